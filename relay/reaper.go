@@ -1,0 +1,79 @@
+package relay
+
+import (
+	"time"
+)
+
+// Reaper cadence: the coarse clock advances every clockTick; timeouts and
+// security bursts are checked every reapEvery ticks.
+const (
+	clockTick = 100 * time.Millisecond
+	reapEvery = 10
+)
+
+// reaper advances the coarse clock and ends calls whose time is up, like
+// rtpengine's timer: timeout (no media), silent-timeout (no media while on
+// hold), final-timeout (hard cap) and delete-delay.
+func (r *Relay) reaper() {
+	defer r.wg.Done()
+	t := time.NewTicker(clockTick)
+	defer t.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+		}
+		r.clock.tick()
+		if n%reapEvery == 0 {
+			r.reap()
+		}
+	}
+}
+
+// reap runs one pass over the call table. Calls are ended outside the lock.
+func (r *Relay) reap() {
+	now := r.cfg.Now()
+	type doomed struct {
+		c      *Call
+		reason EndReason
+	}
+	var ends []doomed
+	var alerts []securityAlert
+	r.mu.Lock()
+	for _, c := range r.calls {
+		if reason, ok := r.expiredLocked(c, now); ok {
+			ends = append(ends, doomed{c, reason})
+			continue
+		}
+		alerts = append(alerts, c.securityAlertsLocked(now)...)
+	}
+	r.mu.Unlock()
+	for _, a := range alerts {
+		r.events.Security(a.kind, a.rec, a.detail, a.count)
+	}
+	for _, d := range ends {
+		r.endCall(d.c, d.reason)
+	}
+}
+
+// expiredLocked says whether c must end now, and why.
+func (r *Relay) expiredLocked(c *Call, now time.Time) (EndReason, bool) {
+	if !c.deleteAt.IsZero() && !now.Before(c.deleteAt) {
+		return EndDelete, true
+	}
+	if r.cfg.FinalTimeout > 0 && now.Sub(c.created) >= r.cfg.FinalTimeout {
+		return EndFinalTimeout, true
+	}
+	idle := now.Sub(time.Unix(0, c.lastActivity()))
+	if c.onHold() {
+		if r.cfg.SilentTimeout > 0 && idle >= r.cfg.SilentTimeout {
+			return EndSilentTimeout, true
+		}
+		return "", false
+	}
+	if idle >= r.cfg.Timeout {
+		return EndTimeout, true
+	}
+	return "", false
+}
