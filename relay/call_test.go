@@ -75,7 +75,7 @@ func wholeCall(t *testing.T, o callOpts, wantProfile string) {
 				done <- err
 				return
 			}
-			if i%50 == 49 {
+			if i%10 == 9 {
 				time.Sleep(time.Millisecond)
 			}
 		}
@@ -87,7 +87,7 @@ func wholeCall(t *testing.T, o callOpts, wantProfile string) {
 			t.Fatal(err)
 		}
 		sent[i] = pkt
-		if i%50 == 49 {
+		if i%10 == 9 {
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -102,11 +102,22 @@ func wholeCall(t *testing.T, o callOpts, wantProfile string) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 5*time.Second, "all media delivered", func() bool {
+	delivered := func() bool {
 		urtp, urtcp := c.up.Received()
 		prtp, prtcp := c.phone.Received()
 		return len(urtp) == packetsEachWay && len(prtp) == packetsEachWay && len(urtcp) == 5 && len(prtcp) == 5
-	})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !delivered() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !delivered() {
+		urtp, urtcp := c.up.Received()
+		prtp, prtcp := c.phone.Received()
+		st := r.Statistics()
+		t.Fatalf("media lost: upstream got %d RTP %d RTCP, phone got %d RTP %d RTCP; relay stats %+v",
+			len(urtp), len(urtcp), len(prtp), len(prtcp), st)
+	}
 
 	// Intact and in order, both ways.
 	urtp, urtcp := c.up.Received()

@@ -145,6 +145,13 @@ func (s *Stream) handle(pkt []byte, from netip.AddrPort, scratch []byte) (out []
 		return nil, nil, to, DropNoRoute
 	}
 	out = body
+	if sink.secure && !eg.encrypt {
+		// Unreachable by construction (routes encrypt toward every
+		// DTLS-SRTP leg); checked at the last point before the socket
+		// so that srtpgw_upstream_plaintext_packets_total proves it.
+		upstreamPlaintext.Add(1)
+		return nil, nil, to, DropNoKeys
+	}
 	if eg.encrypt {
 		sess := sink.session.Load()
 		if sess == nil {

@@ -3,7 +3,6 @@ package relay
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"net"
 	"net/netip"
 	"strings"
@@ -232,10 +231,9 @@ func TestClientHelloFromThirdAddress(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	go func() {
-		dc, err := dtls.Client(atk.conn, net.UDPAddrFromAddrPort(us.local), &dtls.Config{
-			Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true,
-			SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{dtls.SRTP_AEAD_AES_128_GCM},
-		})
+		dc, err := dtls.ClientWithOptions(atk.conn, net.UDPAddrFromAddrPort(us.local),
+			dtls.WithCertificates(cert), dtls.WithInsecureSkipVerify(true),
+			dtls.WithSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM))
 		if err == nil {
 			_ = dc.HandshakeContext(ctx)
 			dc.Close()

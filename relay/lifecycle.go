@@ -37,7 +37,7 @@ func (r *Relay) addMediaLocked(l *Leg, idx int, typ string) (*Media, error) {
 // closeMedia stops m's streams and returns its ports to quarantine. It
 // blocks until both read loops have returned, so no packet is handled on a
 // released port.
-func closeMedia(m *Media) {
+func closeMedia(m *Media, advertised bool) {
 	for _, s := range m.streams() {
 		s.closeEndpoint()
 		s.conn.Close()
@@ -45,7 +45,11 @@ func closeMedia(m *Media) {
 	for _, s := range m.streams() {
 		<-s.done
 	}
-	m.leg.pool.Put(m.port)
+	if advertised {
+		m.leg.pool.Put(m.port)
+	} else {
+		m.leg.pool.PutUnused(m.port)
+	}
 }
 
 // endCall tears a call down and emits its final record. It is idempotent,
@@ -68,7 +72,7 @@ func (r *Relay) endCall(c *Call, reason EndReason) {
 
 	c.cancel()
 	for _, m := range medias {
-		closeMedia(m)
+		closeMedia(m, true)
 	}
 	now := r.cfg.Now()
 
@@ -76,9 +80,13 @@ func (r *Relay) endCall(c *Call, reason EndReason) {
 	rec := c.recordLocked()
 	end := c.endRecordLocked(reason, now)
 	for _, m := range medias {
+		into := &r.endedPhone
+		if m.leg.secure() {
+			into = &r.endedUpstream
+		}
 		for _, s := range m.streams() {
 			snap := s.stats.snapshot()
-			r.ended.Add(&snap)
+			into.Add(&snap)
 		}
 	}
 	r.mu.Unlock()

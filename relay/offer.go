@@ -65,7 +65,7 @@ func (r *Relay) offer(req *Request) (out []byte, rec CallRecord, isNew bool, err
 				// Read loops never take Relay.mu, so waiting for them
 				// here cannot deadlock.
 				for _, m := range r.discardNewCallLocked(c) {
-					closeMedia(m)
+					closeMedia(m, false)
 				}
 			}
 		}()
@@ -74,6 +74,22 @@ func (r *Relay) offer(req *Request) (out []byte, rec CallRecord, isNew bool, err
 			return nil, rec, false, err
 		}
 		c.deleteAt = time.Time{} // a new offer revives a call waiting out its delete delay
+		// m= lines a failed re-offer added are removed again, so both
+		// legs keep the same number of medias.
+		nOff, nTgt := len(offerer.medias), len(target.medias)
+		defer func() {
+			if err != nil {
+				for _, x := range []struct {
+					l *Leg
+					n int
+				}{{offerer, nOff}, {target, nTgt}} {
+					for _, m := range x.l.medias[x.n:] {
+						closeMedia(m, false)
+					}
+					x.l.medias = x.l.medias[:x.n]
+				}
+			}
+		}()
 	}
 	if len(src.medias) < len(offerer.medias) {
 		return nil, rec, isNew, fmt.Errorf("%w: offer has %d m= lines, the call already has %d (RFC 3264 §8.1: lines are disabled with port 0, never removed)",

@@ -32,8 +32,11 @@ type Relay struct {
 
 	mu      sync.Mutex
 	calls   map[string]*Call
-	closing bool
-	ended   Counts // traffic of ended calls, so totals survive teardown
+	closing bool // refuse new calls (Drain or Close)
+	closed  bool
+	// Traffic of ended calls by the leg it arrived on, so totals survive
+	// teardown: phone legs and upstream legs.
+	endedPhone, endedUpstream Counts
 
 	totalCalls   atomic.Uint64
 	rejected     atomic.Uint64
@@ -109,11 +112,11 @@ func (r *Relay) admit() error {
 // gets its final record), and waits for every goroutine.
 func (r *Relay) Close() error {
 	r.mu.Lock()
-	if r.closing {
+	if r.closed {
 		r.mu.Unlock()
 		return nil
 	}
-	r.closing = true
+	r.closing, r.closed = true, true
 	var calls []*Call
 	for _, c := range r.calls {
 		calls = append(calls, c)
@@ -210,7 +213,8 @@ func (r *Relay) Query(_ context.Context, req *QueryRequest) (*CallInfo, error) {
 func (r *Relay) Statistics() Statistics {
 	r.mu.Lock()
 	cur := len(r.calls)
-	totals := r.ended
+	totals := r.endedPhone
+	totals.Add(&r.endedUpstream)
 	for _, c := range r.calls {
 		for _, s := range c.allStreams() {
 			snap := s.stats.snapshot()

@@ -184,12 +184,11 @@ func (c *component) handshake(ctx context.Context, client bool) error {
 	if profiles == nil {
 		profiles = []dtls.SRTPProtectionProfile{dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80}
 	}
-	cfg := &dtls.Config{
-		Certificates:           []tls.Certificate{c.u.cert},
-		SRTPProtectionProfiles: profiles,
-		ExtendedMasterSecret:   dtls.RequireExtendedMasterSecret,
-		InsecureSkipVerify:     true,
-		ClientAuth:             dtls.RequireAnyClientCert,
+	shared := []dtls.Option{
+		dtls.WithCertificates(c.u.cert),
+		dtls.WithSRTPProtectionProfiles(profiles...),
+		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
+		dtls.WithInsecureSkipVerify(true),
 	}
 	pc := &demuxConn{c: c}
 	raddr := net.UDPAddrFromAddrPort(c.remote)
@@ -198,9 +197,17 @@ func (c *component) handshake(ctx context.Context, client bool) error {
 		err error
 	)
 	if client {
-		dc, err = dtls.Client(pc, raddr, cfg)
+		opts := make([]dtls.ClientOption, 0, len(shared))
+		for _, o := range shared {
+			opts = append(opts, o)
+		}
+		dc, err = dtls.ClientWithOptions(pc, raddr, opts...)
 	} else {
-		dc, err = dtls.Server(pc, raddr, cfg)
+		opts := []dtls.ServerOption{dtls.WithClientAuth(dtls.RequireAnyClientCert)}
+		for _, o := range shared {
+			opts = append(opts, o)
+		}
+		dc, err = dtls.ServerWithOptions(pc, raddr, opts...)
 	}
 	if err != nil {
 		return err

@@ -92,6 +92,16 @@ func (p *Pool) Put(port uint16) {
 	p.quarantine = append(p.quarantine, held{port: port, until: p.now().Add(p.hold)})
 }
 
+// PutUnused returns a pair that was bound but never advertised to anyone
+// (the offer failed before its SDP left srtpgw): no packet can be on its
+// way to it, so it skips quarantine and nothing of the failed call stays
+// held.
+func (p *Pool) PutUnused(port uint16) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.free = append(p.free, port)
+}
+
 // Stats reports free pairs (ready now), pairs in quarantine, and the total.
 func (p *Pool) Stats() (free, quarantined, total int) {
 	p.mu.Lock()
