@@ -131,15 +131,23 @@ func (c *Call) recordLocked() CallRecord {
 		Created:   c.created,
 	}
 	phone, up := c.phoneAndUpstream()
-	if len(phone.medias) > 0 {
-		rec.Phone = phone.medias[0].rtp.Remote()
-		rec.PhoneLocal = phone.medias[0].rtp.local
-	}
-	if len(up.medias) > 0 {
-		rec.Upstream = up.medias[0].rtp.Remote()
-		rec.UpstreamLocal = up.medias[0].rtp.local
-	}
+	rec.Phone, rec.PhoneLocal = phone.addrs()
+	rec.Upstream, rec.UpstreamLocal = up.addrs()
 	return rec
+}
+
+// addrs returns the party's first RTP address and srtpgw's sockets facing it.
+func (l *Leg) addrs() (remote netip.AddrPort, local []netip.AddrPort) {
+	for i, m := range l.medias {
+		if i == 0 {
+			remote = m.rtp.Remote()
+		}
+		local = append(local, m.rtp.local)
+		if !m.mux {
+			local = append(local, m.rtcp.local)
+		}
+	}
+	return remote, local
 }
 
 // endRecordLocked sums the call's streams into per-direction traffic.

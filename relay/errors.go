@@ -29,7 +29,10 @@ type PolicyError struct {
 	Reason string
 }
 
-func (e *PolicyError) Error() string { return "refused by policy: " + e.Reason }
+// PolicyPrefix starts every PolicyError message.
+const PolicyPrefix = "refused by policy: "
+
+func (e *PolicyError) Error() string { return PolicyPrefix + e.Reason }
 
 // IsPolicy reports whether err is a policy refusal.
 func IsPolicy(err error) bool {

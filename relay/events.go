@@ -37,9 +37,10 @@ type CallRecord struct {
 	FromLabel string
 	ToLabel   string
 	// Phone is the plain leg's remote RTP address, Upstream the DTLS-SRTP
-	// leg's; PhoneLocal and UpstreamLocal are srtpgw's sockets for them.
+	// leg's; PhoneLocal and UpstreamLocal are srtpgw's sockets facing
+	// them: RTP then RTCP, per m= line.
 	Phone, Upstream           netip.AddrPort
-	PhoneLocal, UpstreamLocal netip.AddrPort
+	PhoneLocal, UpstreamLocal []netip.AddrPort
 	Created                   time.Time
 }
 

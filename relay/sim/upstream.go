@@ -173,6 +173,9 @@ func (u *Upstream) Connect(ctx context.Context, client bool) error {
 	return errors.Join(all...)
 }
 
+// Remote is the relay's media address as read from its SDP.
+func (u *Upstream) Remote() Media { return u.relay }
+
 // Profile is the negotiated SRTP profile of the RTP component.
 func (u *Upstream) Profile() dtls.SRTPProtectionProfile { return u.comps[0].prof }
 
