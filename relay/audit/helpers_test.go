@@ -128,12 +128,11 @@ var errDiskFull = syscall.ENOSPC
 
 // env is one test log directory with a fixed key and a manual clock.
 type env struct {
-	t     testing.TB
-	dir   string
-	clk   *clock
-	cfg   Config
-	flt   *faults
-	paths []string
+	t   testing.TB
+	dir string
+	clk *clock
+	cfg Config
+	flt *faults
 }
 
 func newEnv(t testing.TB) *env {

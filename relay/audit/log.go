@@ -25,6 +25,10 @@ var (
 	// ErrLocked: another process holds the log (two writers would fork
 	// the chain).
 	ErrLocked = errors.New("audit: log is in use by another process")
+	// ErrKeyChanged: the log's checkpoints were signed with a different
+	// key than the one at KeyPath. Continuing would make the log
+	// unverifiable with either key; restore the key or start a new log.
+	ErrKeyChanged = errors.New("audit: signing key differs from the one the log was signed with")
 )
 
 // Log is the append-only, hash-chained call log. All methods are safe for
@@ -121,20 +125,22 @@ func Open(cfg Config) (*Log, error) {
 	}
 	pub := priv.Public().(ed25519.PublicKey)
 	if err := writePublicKey(cfg.KeyPath+".pub", pub); err != nil {
-		return nil, err
+		// Derived data (PublicKeyPEM serves it too); a read-only key
+		// mount must not stop the gateway.
+		cfg.Logger.Warn("audit: cannot write public key file", "err", err)
 	}
 	l := &Log{
-		cfg:     cfg,
-		priv:    priv,
-		pub:     pub,
-		keyID:   KeyID(pub),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		open:    make(map[string]openCall),
-		lost:    make(map[string]uint64),
+		cfg:      cfg,
+		priv:     priv,
+		pub:      pub,
+		keyID:    KeyID(pub),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		open:     make(map[string]openCall),
+		lost:     make(map[string]uint64),
 		lostPend: make(map[string]uint64),
-		written: make(map[string]uint64),
-		healthy: true,
+		written:  make(map[string]uint64),
+		healthy:  true,
 	}
 	if cfg.RedactKeyPath != "" {
 		if l.redactKey, err = loadOrCreateRedactKey(cfg.RedactKeyPath); err != nil {
@@ -148,6 +154,9 @@ func Open(cfg Config) (*Log, error) {
 		return nil, err
 	}
 	st, err := scan(cfg.Path)
+	if err == nil && st.lastKey != "" && st.lastKey != l.keyID {
+		err = fmt.Errorf("%w: %s was signed with key %s, %s holds key %s", ErrKeyChanged, cfg.Path, st.lastKey, cfg.KeyPath, l.keyID)
+	}
 	if err == nil {
 		l.f, err = cfg.openFile(cfg.Path)
 	}

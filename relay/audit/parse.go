@@ -86,10 +86,10 @@ func parseLine(b []byte) (record, error) {
 	}
 	rest, ok := bytes.CutPrefix(b, []byte(`{"seq":`))
 	if !ok {
-		return r, errors.New(`does not start with {"seq":`)
+		return r, errors.New(`does not start with {"seq"`)
 	}
 	i := bytes.IndexByte(rest, ',')
-	if i <= 0 || (rest[0] == '0') {
+	if i <= 0 || rest[0] == '0' {
 		return r, errors.New("bad seq")
 	}
 	seq, err := strconv.ParseUint(string(rest[:i]), 10, 64)

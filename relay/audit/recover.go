@@ -86,6 +86,7 @@ type scanState struct {
 	lastType   string
 	lastReason string
 	lastCP     time.Time
+	lastKey    string // key id of the last checkpoint
 	open       map[string]openCall
 
 	activeSize     int64
@@ -240,6 +241,7 @@ func (st *scanState) apply(b []byte, first bool) error {
 		}
 	case typeCheckpoint:
 		st.lastCP = r.ts
+		st.lastKey = r.f.Key
 	}
 	if first {
 		st.activeFirstSeq = r.seq

@@ -200,7 +200,7 @@ func (v *verifier) chain(file string, line int, r *record) error {
 	case r.seq <= v.seq:
 		return v.fail(file, line, r.seq, "seq %d after seq %d: records reordered or duplicated", r.seq, v.seq)
 	case r.seq > v.seq+1:
-		return v.fail(file, line, r.seq, "seq jumps from %d to %d: records or files missing", v.seq, r.seq)
+		return v.fail(file, line, r.seq, "seq jumps from %d to %d: records or files missing, or out of order", v.seq, r.seq)
 	}
 	if r.prev != v.head {
 		if v.prevSigned {

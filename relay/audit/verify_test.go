@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -75,6 +76,11 @@ func rechain(ls []string, resign ed25519.PrivateKey) []string {
 		prev = sha256.Sum256([]byte(ln))
 	}
 	return out
+}
+
+func tsOf(ln string) string {
+	i := strings.Index(ln, `"ts":"`) + len(`"ts":"`)
+	return ln[i : i+len(tsLayout)]
 }
 
 func without(ls []string, idx ...int) []string {
@@ -148,20 +154,26 @@ func TestVerifyMutations(t *testing.T) {
 		{"duplicate a record", func(ls []string) []string {
 			return slices.Insert(slices.Clone(ls), 4, ls[3])
 		}, 5, "seq 4 after seq 4"},
-		{"truncate mid-record", func(ls []string) []string {
+		{"cut a record in half", func(ls []string) []string {
 			ls = slices.Clone(ls)
-			ls[12] = ls[12][:len(ls[12])/2] + "\x00" // writeLines adds the newline; see below
+			ls[7] = ls[7][:len(ls[7])/2]
 			return ls
-		}, 13, "malformed"},
+		}, 8, "malformed"},
 		{"truncate the final checkpoint", func(ls []string) []string { return ls[:12] }, 12, "without its checkpoint"},
 		{"append after the final checkpoint", func(ls []string) []string {
-			return rechain(append(slices.Clone(ls), ls[3]), nil)
+			extra := strings.Replace(ls[3], tsOf(ls[3]), tsOf(ls[12]), 1)
+			return rechain(append(slices.Clone(ls), extra), nil)
 		}, 14, "after the final checkpoint"},
+		{"backdate a record", func(ls []string) []string {
+			return rechain(edit(9, tsOf(ls[8]), tsOf(ls[0]))(ls), nil)
+		}, 9, "ts goes backwards"},
 		{"rewrite: alter and re-chain, keep signatures",
 			func(ls []string) []string { return rechain(edit(8, `"packets":21000`, `"packets":91000`)(ls), nil) },
 			10, "signature invalid: records after " + "audit.jsonl:7"},
 		{"rewrite: alter, re-chain and re-sign with another key",
-			func(ls []string) []string { return rechain(edit(8, `"packets":21000`, `"packets":91000`)(ls), attacker) },
+			func(ls []string) []string {
+				return rechain(edit(8, `"packets":21000`, `"packets":91000`)(ls), attacker)
+			},
 			2, "signature invalid"},
 		{"rewrite: remove every checkpoint", func(ls []string) []string {
 			return rechain(without(ls, 2, 7, 10, 13), nil)
@@ -185,8 +197,7 @@ func TestVerifyTornTail(t *testing.T) {
 	e, ls := baseLog(t)
 	data := strings.Join(ls, "\n") + "\n"
 	data = data[:len(data)-40] // cut into the last record, no newline
-	writeLines(t, e.cfg.Path, nil)
-	mustNil(t, writeFile(e.cfg.Path, data))
+	mustNil(t, os.WriteFile(e.cfg.Path, []byte(data), 0o600))
 	_, err := e.verify()
 	wantVerifyError(t, err, e.cfg.Path, 13, "no trailing newline")
 }

@@ -67,10 +67,7 @@ func (c *replyCache) begin(k cacheKey) (e *cacheEntry, dup bool) {
 	if e := c.old[k]; e != nil {
 		return e, true
 	}
-	if len(c.cur)+len(c.old) >= c.maxItems {
-		c.rotateLocked()
-		c.evictions++
-	}
+	c.shrinkLocked(func() bool { return len(c.cur)+len(c.old) >= c.maxItems })
 	e = &cacheEntry{done: make(chan struct{})}
 	c.cur[k] = e
 	return e, false
@@ -85,10 +82,7 @@ func (c *replyCache) finish(k cacheKey, e *cacheEntry, reply []byte) {
 	} else if c.old[k] == e {
 		c.oldBytes += len(reply)
 	}
-	if c.curBytes+c.oldBytes > c.maxBytes {
-		c.rotateLocked()
-		c.evictions++
-	}
+	c.shrinkLocked(func() bool { return c.curBytes+c.oldBytes > c.maxBytes })
 	c.mu.Unlock()
 	close(e.done)
 }
@@ -104,6 +98,15 @@ func (c *replyCache) expireLocked() {
 	c.rotateLocked()
 	if el >= 2*c.ttl { // both generations are past their time
 		c.rotateLocked()
+	}
+}
+
+// shrinkLocked swaps generations early while over() holds. Two swaps
+// leave only entries in flight, so it stops there.
+func (c *replyCache) shrinkLocked(over func() bool) {
+	for i := 0; i < 2 && over(); i++ {
+		c.rotateLocked()
+		c.evictions++
 	}
 }
 

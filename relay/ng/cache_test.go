@@ -175,9 +175,9 @@ func TestCacheByteBound(t *testing.T) {
 			t.Fatal("fresh key reported as duplicate")
 		}
 		c.finish(k, e, make([]byte, 300))
-	}
-	if c.curBytes+c.oldBytes > 1000 {
-		t.Fatalf("cache holds %d bytes, bound 1000", c.curBytes+c.oldBytes)
+		if c.curBytes+c.oldBytes > 1000 {
+			t.Fatalf("after %d replies the cache holds %d bytes, bound 1000", i+1, c.curBytes+c.oldBytes)
+		}
 	}
 	if _, ev := c.stats(); ev == 0 {
 		t.Fatal("byte bound never forced a swap")

@@ -3,7 +3,6 @@ package ng
 import (
 	"context"
 	"errors"
-	"net/netip"
 
 	"github.com/srtpgw/srtpgw/relay"
 )
@@ -45,10 +44,8 @@ type command struct {
 // request is one command being processed.
 type request struct {
 	ctx    context.Context
-	from   netip.AddrPort
-	dict   Value
-	budget int // bytes a query/delete reply may use (MTU bound, b.9)
-	enc    func(Value) []byte
+	budget int                // bytes a query/delete reply may use (MTU bound, b.9)
+	enc    func(Value) []byte // the reply encoding, to measure the reply
 }
 
 // Pseudo-commands for the statistics: an unknown command name, and a

@@ -14,6 +14,8 @@ import (
 // "Parallel session limit reached" or `result: load limit`; any other
 // error fails the call (ng-protocol.md b.2).
 const (
+	reasonNoPayload      = "Invalid data (no payload)"
+	reasonBadFormat      = "Invalid NG data format" // neither 'd' nor '{' first
 	reasonNoCommand      = `Dictionary contains no key "command"`
 	reasonUnrecognized   = "Unrecognized command"
 	reasonNoCallID       = "No call-id in message"
@@ -48,8 +50,33 @@ type requestError struct{ reason string }
 
 func (e *requestError) Error() string { return e.reason }
 
+// Request errors: a key present with a value srtpgw will not guess at.
+var (
+	errReceivedFrom  = &requestError{`Invalid received-from: expected ["IP4"|"IP6", "<address>"]`}
+	errMediaAddress  = &requestError{"Invalid media-address: expected an IPv4 or IPv6 address"}
+	errAddressFamily = &requestError{"Invalid address-family: expected IP4 or IP6"}
+	errLimit         = &requestError{"invalid limit, must be >= 0"} // sic, rtpengine 10.5
+	errRTPPFlags     = &requestError{"rtpp-flags is not supported by srtpgw: send the flags as ng keys"}
+)
+
 func badValue(key, want string) error {
 	return &requestError{fmt.Sprintf("Invalid value for key %s: expected %s", quote(key), want)}
+}
+
+func errTransport(value string) error {
+	return &requestError{"Unknown transport-protocol " + quote(value)}
+}
+
+func errDTLSMode(key, value string) error {
+	return &requestError{fmt.Sprintf("Unknown %s value %s", key, quote(value))}
+}
+
+func errFingerprintHash(value string) error {
+	return &requestError{"Unknown DTLS-fingerprint hash " + quote(value)}
+}
+
+func errDeleteDelay(key string) error {
+	return &requestError{fmt.Sprintf("Invalid %s: expected 0 to %d seconds", key, maxDeleteDelay)}
 }
 
 // errorReply is an ng reply with `result: error`. rtpengine adds `result`
@@ -106,6 +133,10 @@ func mapError(err error, loadLimitOK bool) outcome {
 		return outcome{reply: errorReply(pe.Error()), result: ResultRefused, policy: pe.Reason}
 	case errors.As(err, &re):
 		return fail(re.reason)
+	case errors.Is(err, relay.ErrBadRequest):
+		// The relay wraps it with what is wrong, for the operator
+		// ("bad request: ICE=force is not supported yet; ...").
+		return fail(bounded(err.Error()))
 	case errors.Is(err, relay.ErrSessionLimit):
 		if loadLimitOK {
 			return outcome{reply: loadLimitReply(reasonSessionLimit), result: ResultLoadLimit}
@@ -127,14 +158,32 @@ func mapError(err error, loadLimitOK bool) outcome {
 		return fail(reasonBadSDP)
 	case errors.Is(err, relay.ErrIncompleteSDP):
 		return fail(reasonIncompleteSDP)
-	case errors.Is(err, relay.ErrShuttingDown):
-		return fail(reasonShuttingDown)
-	case errors.Is(err, relay.ErrUnavailable):
-		return fail(reasonUnavailable)
+	case errors.Is(err, relay.ErrShuttingDown), errors.Is(err, relay.ErrUnavailable):
+		// A draining gateway, or one that cannot write its call log,
+		// should not fail the call: with load-limit support (Kamailio
+		// always sends it) the proxy moves the offer to another node.
+		reason := reasonShuttingDown
+		if errors.Is(err, relay.ErrUnavailable) {
+			reason = reasonUnavailable
+		}
+		if loadLimitOK {
+			return outcome{reply: loadLimitReply(reason), result: ResultLoadLimit}
+		}
+		return fail(reason)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fail(reasonCancelled)
 	}
 	return fail(reasonInternal)
+}
+
+// bounded caps an error text taken from an error value, so that one
+// verbose error cannot inflate a reply past the MTU.
+func bounded(s string) string {
+	const maxReason = 300
+	if len(s) > maxReason {
+		return s[:maxReason] + "..."
+	}
+	return s
 }
 
 // disabledReason is the error-reason for a command srtpgw refuses by

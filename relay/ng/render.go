@@ -28,8 +28,8 @@ type detail int
 const (
 	detailFull      detail = iota
 	detailNoFlags          // no flags, crypto suite, via-branch, endpoint family
-	detailNoAddress        // no local address/family, endpoint, last packet
 	detailNoStats          // no per-stream stats (totals stay)
+	detailNoAddress        // no local address/family, endpoint, last packet
 	detailNoMedias         // tags keep tag, label, created
 	detailNoTags           // created, last signal, SSRC, totals only
 )
@@ -183,8 +183,8 @@ func counter(n uint64) Value {
 
 // statisticsValue is the `statistics` dictionary: the subset of rtpengine's
 // `list jsonstats` that srtpgw can fill (b.10), with rtpengine's key names
-// and types. uptime and avgcallduration are strings there too ("%llu" and
-// "%ld.%06ld"); counters are integers. relayedbytes is srtpgw's addition.
+// and types as rtpengine 10.5 sends them (captured live): uptime and
+// avgcallduration are strings ("%llu", "%ld.%06ld"), counters integers.
 func statisticsValue(st relay.Statistics) Value {
 	cur := Dict(
 		E("sessionsown", Int(int64(st.CurrentSessions))),

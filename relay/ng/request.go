@@ -2,7 +2,6 @@ package ng
 
 import (
 	"bytes"
-	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -78,7 +77,7 @@ func (p *params) apply(key string, v Value) error {
 		if s, err = str(key, v); err == nil {
 			h, ok := fingerprintHashes[fold(strings.TrimSpace(s))]
 			if !ok {
-				return &requestError{fmt.Sprintf("Unknown DTLS-fingerprint hash %s", quote(s))}
+				return errFingerprintHash(s)
 			}
 			r.DTLSFingerprintHash = h
 		}
@@ -117,7 +116,7 @@ func (p *params) apply(key string, v Value) error {
 		if s, err = str(key, v); err == nil {
 			a, perr := netip.ParseAddr(strings.TrimSpace(s))
 			if perr != nil || a.Zone() != "" {
-				return &requestError{"Invalid media-address: expected an IPv4 or IPv6 address"}
+				return errMediaAddress
 			}
 			r.MediaAddress = a.Unmap()
 		}
@@ -130,7 +129,7 @@ func (p *params) apply(key string, v Value) error {
 			case "ip6":
 				r.AddressFamily = "IP6"
 			default:
-				return &requestError{"Invalid address-family: expected IP4 or IP6"}
+				return errAddressFamily
 			}
 		}
 	case "delete delay":
@@ -138,14 +137,14 @@ func (p *params) apply(key string, v Value) error {
 	case "limit":
 		n, ok := number(v)
 		if !ok || n < 0 {
-			return &requestError{"Invalid limit, must be >= 0"}
+			return errLimit
 		}
 		p.limit = int(min(n, maxListLimit))
 	case "rtpp flags":
 		// Kamailio >= 6.0 can send its whole flag string here instead of
 		// the classic keys (ng-protocol.md b.6). Until srtpgw parses it,
 		// refusing is safer than dropping flags that shape the legs.
-		return &requestError{"rtpp-flags is not supported by srtpgw: send the flags as ng keys"}
+		return errRTPPFlags
 	}
 	return err
 }
@@ -162,7 +161,7 @@ func (p *params) transport(key string, v Value) error {
 	}
 	t, ok := relay.ParseTransport(s)
 	if !ok {
-		return &requestError{fmt.Sprintf("Unknown transport-protocol %s", quote(s))}
+		return errTransport(s)
 	}
 	p.req.Transport = t
 	return nil
@@ -183,7 +182,7 @@ func (p *params) dtls(key string, v Value) error {
 		}
 	})
 	if err == nil && bad != "" {
-		err = &requestError{fmt.Sprintf("Unknown %s value %s", key, quote(bad))}
+		err = errDTLSMode(key, bad)
 	}
 	return err
 }
@@ -212,7 +211,6 @@ func (p *params) direction(key string, v Value) error {
 // receivedFrom is `["IP4"|"IP6", "<address>"]` (what Kamailio sends) or a
 // bare address string (rtpengine accepts both).
 func (p *params) receivedFrom(v Value) error {
-	const bad = `Invalid received-from: expected ["IP4"|"IP6", "<address>"]`
 	var family, addr string
 	switch v.Kind() {
 	case KindString:
@@ -220,34 +218,34 @@ func (p *params) receivedFrom(v Value) error {
 	case KindList:
 		items := v.List()
 		if len(items) != 2 {
-			return &requestError{bad}
+			return errReceivedFrom
 		}
 		f, ok1 := items[0].Str()
 		a, ok2 := items[1].Str()
 		if !ok1 || !ok2 {
-			return &requestError{bad}
+			return errReceivedFrom
 		}
 		family, addr = fold(strings.TrimSpace(f)), a
 	default:
-		return &requestError{bad}
+		return errReceivedFrom
 	}
 	a, err := netip.ParseAddr(strings.TrimSpace(addr))
 	if err != nil || a.Zone() != "" {
-		return &requestError{bad}
+		return errReceivedFrom
 	}
 	switch family {
 	case "":
 		a = a.Unmap()
 	case "ip4":
 		if a = a.Unmap(); !a.Is4() {
-			return &requestError{bad}
+			return errReceivedFrom
 		}
 	case "ip6":
 		if !a.Is6() {
-			return &requestError{bad}
+			return errReceivedFrom
 		}
 	default:
-		return &requestError{bad}
+		return errReceivedFrom
 	}
 	p.req.ReceivedFrom = a
 	return nil
@@ -258,7 +256,7 @@ func (p *params) receivedFrom(v Value) error {
 func (p *params) deleteDelay(key string, v Value) error {
 	n, ok := number(v)
 	if !ok || n > maxDeleteDelay {
-		return &requestError{fmt.Sprintf("Invalid %s: expected 0 to %d seconds", key, maxDeleteDelay)}
+		return errDeleteDelay(key)
 	}
 	if n >= 0 {
 		p.delay, p.hasDelay = time.Duration(n)*time.Second, true

@@ -266,7 +266,7 @@ func TestParseBadValues(t *testing.T) {
 		{E("address-family", String("IPX")), "Invalid address-family: expected IP4 or IP6"},
 		{E("delete delay", String("soon")), "Invalid delete delay: expected 0 to 86400 seconds"},
 		{E("delete-delay", Int(86401)), "Invalid delete-delay: expected 0 to 86400 seconds"},
-		{E("limit", Int(-1)), "Invalid limit, must be >= 0"},
+		{E("limit", Int(-1)), "invalid limit, must be >= 0"},
 		{E("call-id", List()), `Invalid value for key "call-id": expected a string`},
 		{E("sdp", Int(0)), `Invalid value for key "sdp": expected a string`},
 		{E("flags", Dict()), `Invalid value for key "flags": expected a list of strings`},

@@ -72,7 +72,8 @@ type Server struct {
 	stats   *counters
 	rejects *sourceLimiter // ClientRejected events and their log lines
 	refuses *limiter       // CommandRefused events
-	warns   *limiter       // other Warn lines (drops, refusals, errors)
+	drops   *limiter       // log lines for dropped datagrams
+	warns   *limiter       // log lines for refusals, errors, send failures
 }
 
 // NewServer returns a server driving e.
@@ -118,6 +119,7 @@ func NewServer(e Engine, cfg Config) *Server {
 		stats:   newCounters(),
 		rejects: newSourceLimiter(cfg.Now, time.Minute, 4096, newLimiter(cfg.Now, time.Second, 20)),
 		refuses: newLimiter(cfg.Now, 100*time.Millisecond, 100),
+		drops:   newLimiter(cfg.Now, time.Second, 10),
 		warns:   newLimiter(cfg.Now, time.Second, 10),
 	}
 }
@@ -156,7 +158,7 @@ func (s *Server) reject(from netip.AddrPort) {
 // dropped counts a datagram dropped for reason and logs it rate-limited.
 func (s *Server) dropped(from netip.AddrPort, reason string) {
 	s.stats.drop(reason)
-	if ok, n := s.warns.allow(); ok {
+	if ok, n := s.drops.allow(); ok {
 		s.log.Warn("ng: datagram dropped", "client", from, "reason", reason, "suppressed", n)
 	}
 }
@@ -165,7 +167,9 @@ func (s *Server) dropped(from netip.AddrPort, reason string) {
 // or nil when there must be no reply (client not allowed, no cookie, too
 // large). A retransmission of a request seen within CacheTTL gets the
 // first reply's bytes; one that arrives while the first is still being
-// processed waits for it, or returns nil if ctx ends first.
+// processed waits for it, or returns nil if ctx ends first. Handle does
+// not keep msg. The reply may be shared with other callers (it is the
+// cached copy) and must not be modified.
 func (s *Server) Handle(ctx context.Context, msg []byte, from netip.AddrPort) []byte {
 	if !s.allowed(from.Addr()) {
 		s.reject(from)
@@ -209,10 +213,9 @@ func (s *Server) Handle(ctx context.Context, msg []byte, from netip.AddrPort) []
 // waiting duplicates are released.
 func (s *Server) process(ctx context.Context, cookie, payload []byte, from netip.AddrPort) (reply []byte) {
 	start := time.Now()
-	// As in rtpengine, the first byte tells JSON from bencode; a JSON
-	// array is taken as JSON too, to be answered "no command".
-	trimmed := bytes.TrimLeft(payload, " \t\r\n")
-	isJSON := len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
+	// As in rtpengine (control_ng_process_payload), the first byte tells
+	// bencode ('d') from JSON ('{'); anything else is refused unparsed.
+	isJSON := len(payload) > 0 && payload[0] == '{'
 	enc := Encode
 	if isJSON {
 		enc = EncodeJSON
@@ -234,13 +237,16 @@ func (s *Server) process(ctx context.Context, cookie, payload []byte, from netip
 	var dict Value
 	var err error
 	switch {
-	case len(trimmed) == 0:
-		// An empty payload is no dictionary: answered as one without a
-		// command, below.
+	case len(payload) == 0:
+		out = outcome{reply: errorReply(reasonNoPayload), result: ResultError}
+		return
 	case isJSON:
 		dict, err = DecodeJSON(payload)
-	default:
+	case payload[0] == 'd':
 		dict, err = Decode(payload)
+	default:
+		out = outcome{reply: errorReply(reasonBadFormat), result: ResultError}
+		return
 	}
 	if err != nil {
 		s.log.Debug("ng: undecodable payload", "client", from, "error", err)
@@ -282,7 +288,7 @@ func (s *Server) dispatch(ctx context.Context, c *command, dict Value, from neti
 	if err != nil {
 		return mapError(err, false)
 	}
-	rq := &request{ctx: ctx, from: from, dict: dict, budget: maxStatsReply - cookieLen - 1, enc: enc}
+	rq := &request{ctx: ctx, budget: maxStatsReply - cookieLen - 1, enc: enc}
 	return c.run(s, rq, p)
 }
 

@@ -23,7 +23,9 @@ const (
 )
 
 // Results and DropReasons list every label value.
-func Results() []string { return []string{ResultOK, ResultPong, ResultError, ResultLoadLimit, ResultRefused} }
+func Results() []string {
+	return []string{ResultOK, ResultPong, ResultError, ResultLoadLimit, ResultRefused}
+}
 
 // DropReasons lists every drop reason.
 func DropReasons() []string {

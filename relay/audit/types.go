@@ -74,10 +74,10 @@ type DTLSInfo struct {
 	Component int  // 1 = RTP, 2 = RTCP (RFC 5764 §4.1 keys each component)
 	Role      Role // our role
 	// Profile is the negotiated SRTP protection profile name, e.g.
-	// "SRTP_AEAD_AES_128_GCM" (RFC 7714 §14.2). Only [A-Za-z0-9_] is kept.
+	// "SRTP_AEAD_AES_128_GCM" (RFC 7714 §14.2). Only [A-Za-z0-9_-] is accepted.
 	Profile string
 	// CipherSuite is the DTLS cipher suite name, e.g.
-	// "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256". Only [A-Za-z0-9_] is kept.
+	// "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256". Only [A-Za-z0-9_-] is accepted.
 	CipherSuite string
 	// PeerFingerprint is the verified peer certificate fingerprint in SDP
 	// form (RFC 8122 §5), e.g. "sha-256 AB:CD:...". A hash of the public
