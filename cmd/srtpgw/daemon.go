@@ -224,6 +224,7 @@ func openAudit(cfg Config, log *slog.Logger) (*audit.Log, error) {
 		RedactKeyPath:   redact,
 		CheckpointEvery: cfg.AuditCheckpoint,
 		RotateSize:      cfg.AuditRotateBytes,
+		RotateDaily:     true,
 		Logger:          log,
 	})
 	if err != nil {
