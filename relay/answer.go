@@ -63,8 +63,12 @@ func (r *Relay) answer(req *Request) ([]byte, []handshakeStart, error) {
 		}
 		answerer.tag = req.ToTag
 	}
+	// The label of an answer names the party whose SDP it carries, as in
+	// rtpengine: the answerer (to-label, or label).
 	if req.ToLabel != "" {
 		answerer.label = req.ToLabel
+	} else if req.FromLabel != "" {
+		answerer.label = req.FromLabel
 	}
 	if len(src.medias) != len(answerer.medias) {
 		return nil, nil, fmt.Errorf("%w: answer has %d m= lines, the offer had %d (RFC 3264 §6)", ErrBadSDP, len(src.medias), len(answerer.medias))

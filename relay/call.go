@@ -69,6 +69,7 @@ type Media struct {
 	hold     bool
 	mux      bool // negotiated: this party sends RTCP on the RTP port
 	offerMux bool // srtpgw offered rtcp-mux to this party
+	onlyMux  bool // ...and required it: no fallback RTCP port offered
 	peerMux  bool // this party offered rtcp-mux to srtpgw
 
 	// DTLS-SRTP toward this party (secure legs only).

@@ -132,6 +132,10 @@ func (s *Stream) handle(pkt []byte, from netip.AddrPort, scratch []byte) (out []
 		}
 	}
 
+	// The packet came from the legitimate peer: count it as received,
+	// as rtpengine does, whether or not it can be forwarded (b.7).
+	s.received(class, pkt, body)
+
 	eg := &r.rtp
 	if class == classRTCP {
 		eg = &r.rtcp
@@ -168,21 +172,6 @@ func (s *Stream) handle(pkt []byte, from netip.AddrPort, scratch []byte) (out []
 		if err != nil {
 			return nil, nil, to, cryptoDrop(err)
 		}
-	}
-	// Counters: an atomic store is a locked instruction on amd64, so the
-	// values that rarely change (the coarse clock moves every 100 ms, the
-	// SSRC almost never) are compared first and only written on change.
-	st := &s.stats
-	st.inPackets.Add(1)
-	st.inBytes.Add(uint64(len(pkt)))
-	if now := s.clock.nowNS(); st.lastRx.Load() != now {
-		st.lastRx.Store(now)
-	}
-	if class == classRTCP {
-		st.rtcpIn.Add(1)
-		st.rtcpBytes.Add(uint64(len(pkt)))
-	} else if ssrc := binary.BigEndian.Uint32(body[8:12]); st.ssrc.Load() != ssrc {
-		st.ssrc.Store(ssrc)
 	}
 	return out, sink, to, dropNone
 }
@@ -225,5 +214,24 @@ func cryptoDrop(err error) DropReason {
 		return DropKeyLimit
 	default:
 		return DropMalformed
+	}
+}
+
+// received counts a datagram accepted from the stream's peer. An atomic
+// store is a locked instruction on amd64, so the values that rarely change
+// (the coarse clock moves every 100 ms, the SSRC almost never) are
+// compared first and only written on change.
+func (s *Stream) received(class pktClass, pkt, body []byte) {
+	st := &s.stats
+	st.inPackets.Add(1)
+	st.inBytes.Add(uint64(len(pkt)))
+	if now := s.clock.nowNS(); st.lastRx.Load() != now {
+		st.lastRx.Store(now)
+	}
+	if class == classRTCP {
+		st.rtcpIn.Add(1)
+		st.rtcpBytes.Add(uint64(len(pkt)))
+	} else if ssrc := binary.BigEndian.Uint32(body[8:12]); st.ssrc.Load() != ssrc {
+		st.ssrc.Store(ssrc)
 	}
 }

@@ -57,6 +57,10 @@ func (s *Stream) forward(pkt []byte, from netip.AddrPort, scratch []byte) {
 	}
 	sink.stats.outPackets.Add(1)
 	sink.stats.outBytes.Add(uint64(len(out)))
+	if classify(out) == classRTCP { // SRTCP keeps the RTCP header in clear
+		sink.stats.outRTCP.Add(1)
+		sink.stats.outRTCPB.Add(uint64(len(out)))
+	}
 }
 
 // coarseClock is a clock read on the packet path: an atomic load instead of

@@ -109,8 +109,11 @@ func (r *Relay) offer(req *Request) (out []byte, rec CallRecord, isNew bool, err
 		m := target.medias[i]
 		m.typ, m.codec = sm.typ, sm.codec
 		m.disabled = sm.port == 0
-		m.offerMux = req.RTCPMux&(RTCPMuxOffer|RTCPMuxRequire) != 0 ||
+		// Offer mux if asked, if the offerer muxes and the flags do not
+		// demux, or if this party already multiplexes (keep it on re-offer).
+		m.offerMux = m.mux || req.RTCPMux&(RTCPMuxOffer|RTCPMuxRequire) != 0 ||
 			(sm.mux && req.RTCPMux&(RTCPMuxDemux|RTCPMuxReject) == 0)
+		m.onlyMux = req.RTCPMux&RTCPMuxRequire != 0
 	}
 	out, err = target.render(src, renderOpts{
 		offer:       true,

@@ -308,15 +308,23 @@ func (l *Leg) render(src *remoteSDP, opt renderOpts) ([]byte, error) {
 			}
 		}
 		// RFC 3605 full form: some parsers (aiortc) trip over "a=rtcp:PORT".
+		// Offering rtcp-mux keeps the fallback RTCP port in a=rtcp (RFC
+		// 5761 §5.1.3): a peer that declines mux sends RTCP, and runs its
+		// RTCP DTLS handshake, there. Only a negotiated or required mux
+		// names the RTP port.
+		mux := m.mux
+		if opt.offer {
+			mux = m.offerMux
+		}
 		rtcpPort := m.rtcp.advertised.Port()
-		if m.offerMux || m.mux {
+		if m.mux || (opt.offer && m.onlyMux) {
 			rtcpPort = m.rtp.advertised.Port()
 		}
-		if !(opt.noRTCPAttr && (m.offerMux || m.mux)) {
+		if !(opt.noRTCPAttr && mux) {
 			md.Attributes = append(md.Attributes, sdp.NewAttribute("rtcp",
 				fmt.Sprintf("%d IN %s %s", rtcpPort, addrType, adv)))
 		}
-		if m.offerMux || m.mux {
+		if mux {
 			md.Attributes = append(md.Attributes, sdp.NewPropertyAttribute("rtcp-mux"))
 		}
 		if l.transport.DTLS() {

@@ -129,7 +129,7 @@ func TestSDPGolden(t *testing.T) {
 	}
 }
 
-func goldenRelay(t *testing.T) *Relay {
+func goldenRelay(t testing.TB) *Relay {
 	cfg := DefaultConfig()
 	cfg.Interfaces = []Interface{
 		{Name: "lan", Addr: netip.MustParseAddr("192.168.1.2"), Advertised: netip.MustParseAddr("192.168.1.2")},

@@ -20,8 +20,8 @@ type Snapshot struct {
 	CallsStarted uint64
 	CallsEnded   map[EndReason]uint64
 	Rejected     uint64
-	// Accepted traffic by direction ("phone_to_upstream",
-	// "upstream_to_phone") and kind ("rtp", "rtcp").
+	// Relayed traffic (written to the receiving party) by direction
+	// ("phone_to_upstream", "upstream_to_phone") and kind ("rtp", "rtcp").
 	Traffic map[[2]string]Traffic
 	Drops   map[DropReason]uint64
 	// Handshakes counts DTLS handshakes by result; Buckets histogram the
@@ -53,14 +53,16 @@ func (r *Relay) Snapshot() Snapshot {
 	for _, reason := range EndReasons() {
 		s.CallsEnded[reason] = r.endCount(reason)
 	}
+	// Traffic is what was relayed, counted on the leg it left by: what
+	// left toward the upstream went phone -> upstream.
 	add := func(dir string, c *Counts) {
 		k := s.Traffic[[2]string{dir, "rtp"}]
-		k.Packets += c.InPackets - c.RTCPIn
-		k.Bytes += c.InBytes - c.RTCPBytes
+		k.Packets += c.OutPackets - c.OutRTCP
+		k.Bytes += c.OutBytes - c.OutRTCPB
 		s.Traffic[[2]string{dir, "rtp"}] = k
 		k = s.Traffic[[2]string{dir, "rtcp"}]
-		k.Packets += c.RTCPIn
-		k.Bytes += c.RTCPBytes
+		k.Packets += c.OutRTCP
+		k.Bytes += c.OutRTCPB
 		s.Traffic[[2]string{dir, "rtcp"}] = k
 		for i, n := range c.Drops {
 			if i != int(dropNone) {
@@ -70,13 +72,13 @@ func (r *Relay) Snapshot() Snapshot {
 	}
 	r.mu.Lock()
 	s.ActiveCalls = len(r.calls)
-	add(DirPhoneToUpstream, &r.endedPhone)
-	add(DirUpstreamToPhone, &r.endedUpstream)
+	add(DirUpstreamToPhone, &r.endedPhone)
+	add(DirPhoneToUpstream, &r.endedUpstream)
 	for _, c := range r.calls {
 		for _, l := range c.legs {
-			dir := DirPhoneToUpstream
+			dir := DirUpstreamToPhone
 			if l.secure() {
-				dir = DirUpstreamToPhone
+				dir = DirPhoneToUpstream
 			}
 			for _, m := range l.medias {
 				for _, st := range m.streams() {

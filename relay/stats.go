@@ -57,10 +57,12 @@ func DropReasons() []DropReason {
 // it) updates them, with atomics, so a snapshot needs no lock and the packet
 // path takes none (DESIGN §3).
 type streamStats struct {
-	inPackets  atomic.Uint64 // accepted and forwarded from this socket's peer
+	inPackets  atomic.Uint64 // accepted from this socket's peer (source checked, authenticated)
 	inBytes    atomic.Uint64
-	outPackets atomic.Uint64 // written to this socket's peer
+	outPackets atomic.Uint64 // relayed: written to this socket's peer
 	outBytes   atomic.Uint64
+	outRTCP    atomic.Uint64 // the RTCP share of outPackets
+	outRTCPB   atomic.Uint64 // the RTCP share of outBytes
 	rtcpIn     atomic.Uint64 // the RTCP share of inPackets
 	rtcpBytes  atomic.Uint64 // the RTCP share of inBytes
 	drops      [numDropReasons]atomic.Uint64
@@ -72,6 +74,7 @@ type streamStats struct {
 type Counts struct {
 	InPackets, InBytes   uint64
 	OutPackets, OutBytes uint64
+	OutRTCP, OutRTCPB    uint64
 	RTCPIn, RTCPBytes    uint64
 	Drops                [numDropReasons]uint64
 }
@@ -91,6 +94,8 @@ func (c *Counts) Add(o *Counts) {
 	c.InBytes += o.InBytes
 	c.OutPackets += o.OutPackets
 	c.OutBytes += o.OutBytes
+	c.OutRTCP += o.OutRTCP
+	c.OutRTCPB += o.OutRTCPB
 	c.RTCPIn += o.RTCPIn
 	c.RTCPBytes += o.RTCPBytes
 	for i := range c.Drops {
@@ -115,6 +120,8 @@ func (s *streamStats) snapshot() Counts {
 		InBytes:    s.inBytes.Load(),
 		OutPackets: s.outPackets.Load(),
 		OutBytes:   s.outBytes.Load(),
+		OutRTCP:    s.outRTCP.Load(),
+		OutRTCPB:   s.outRTCPB.Load(),
 		RTCPIn:     s.rtcpIn.Load(),
 		RTCPBytes:  s.rtcpBytes.Load(),
 	}
