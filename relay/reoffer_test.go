@@ -1,0 +1,90 @@
+package relay
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/srtpgw/srtpgw/relay/sim"
+)
+
+// TestReofferNewPhonePort: mid-call the phone re-INVITEs from a new port
+// (old handsets do on resume). The route follows at once, media keeps
+// flowing both ways, the old port is no longer accepted, the DTLS
+// association upstream is kept, and a storm of re-offers grows nothing.
+func TestReofferNewPhonePort(t *testing.T) {
+	r, rec := newTestRelay(t, nil)
+	defer r.Close()
+	c := placeCall(t, r, "reinvite", callOpts{setup: "active", mux: true})
+	ctx := context.Background()
+
+	exchange := func(phone *sim.Phone, version int) {
+		t.Helper()
+		req := &Request{CallID: c.id, FromTag: "ft-phone", SDP: phone.OfferSDP(version), Transport: TransportDTLSSAVP,
+			RTCPMux: RTCPMuxOffer, Replace: ReplaceOrigin}
+		offer, err := r.Offer(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := sim.ParseMedia(offer)
+		if m.RTP != c.up.Remote().RTP {
+			t.Fatalf("re-offer moved srtpgw's upstream port: %v -> %v", c.up.Remote().RTP, m.RTP)
+		}
+		answer, err := c.up.Answer(offer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := r.Answer(ctx, &Request{CallID: c.id, FromTag: "ft-phone", ToTag: "tt-up", SDP: answer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := phone.SetRemote(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	phone2, err := sim.NewPhone(phoneAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phone2.Close()
+	exchange(phone2, 2)
+
+	for i := range 20 {
+		if _, err := c.up.SendRTP(upstreamPacket(i)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := phone2.SendRTP(payload("PHONE2", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 3*time.Second, "media via the new port", func() bool {
+		got, _ := c.up.Received()
+		return phone2.Count() == 20 && len(got) == 20
+	})
+	if c.phone.Count() != 0 {
+		t.Fatalf("old phone port still received %d packets", c.phone.Count())
+	}
+	if _, err := c.phone.SendRTP(payload("OLD", 0)); err != nil {
+		t.Fatal(err)
+	}
+	ph := c.stream(t, 0, 1)
+	eventually(t, 2*time.Second, "old source refused", func() bool { return drops(ph, DropRogueSource) == 1 })
+	if ev := rec.snapshot(); len(ev.dtlsOK) != 1 || len(ev.ended) != 0 {
+		t.Fatalf("re-offer disturbed the call: %d handshakes, %d ended", len(ev.dtlsOK), len(ev.ended))
+	}
+
+	// A storm of re-offers with the same media: no growth.
+	base := runtime.NumGoroutine()
+	for v := 3; v < 53; v++ {
+		exchange(phone2, v)
+	}
+	if n := runtime.NumGoroutine(); n > base+2 {
+		t.Fatalf("goroutines grew from %d to %d over 50 re-offers", base, n)
+	}
+	if _, err := c.up.SendRTP(upstreamPacket(100)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, "media after the storm", func() bool { return phone2.Count() == 21 })
+}
