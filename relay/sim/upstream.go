@@ -64,6 +64,7 @@ type component struct {
 	dconn  *dtls.Conn
 	enc    atomic.Pointer[srtp.Context]
 	dec    atomic.Pointer[srtp.Context]
+	keys   [][]byte // master keys and salts, for leak tests
 	prof   dtls.SRTPProtectionProfile
 	suite  string
 	closed chan struct{}
@@ -176,6 +177,17 @@ func (u *Upstream) Connect(ctx context.Context, client bool) error {
 // Remote is the relay's media address as read from its SDP.
 func (u *Upstream) Remote() Media { return u.relay }
 
+// KeyMaterial returns the SRTP master keys and salts of every association
+// (both directions; srtpgw holds the same ones), so that a test can prove
+// none of them appears in srtpgw's logs, call log or metrics.
+func (u *Upstream) KeyMaterial() [][]byte {
+	var out [][]byte
+	for _, c := range u.comps {
+		out = append(out, c.keys...)
+	}
+	return out
+}
+
 // Profile is the negotiated SRTP profile of the RTP component.
 func (u *Upstream) Profile() dtls.SRTPProtectionProfile { return u.comps[0].prof }
 
@@ -230,6 +242,7 @@ func (c *component) handshake(ctx context.Context, client bool) error {
 	if err := scfg.ExtractSessionKeysFromDTLS(&state, client); err != nil {
 		return err
 	}
+	c.keys = [][]byte{scfg.Keys.LocalMasterKey, scfg.Keys.LocalMasterSalt, scfg.Keys.RemoteMasterKey, scfg.Keys.RemoteMasterSalt}
 	enc, err := srtp.CreateContext(scfg.Keys.LocalMasterKey, scfg.Keys.LocalMasterSalt, scfg.Profile)
 	if err != nil {
 		return err
@@ -357,13 +370,17 @@ func (u *Upstream) AuthErrors() uint64 { return u.authErr.Load() }
 
 // Close stops the upstream.
 func (u *Upstream) Close() {
+	// Sockets first: that ends the read loops and with them the DTLS
+	// reads pion is blocked in; pion's Close waits for those reads.
+	for _, c := range u.comps {
+		c.conn.Close()
+	}
+	u.wg.Wait()
 	for _, c := range u.comps {
 		if c.dconn != nil {
 			c.dconn.Close()
 		}
-		c.conn.Close()
 	}
-	u.wg.Wait()
 }
 
 // demuxConn is the net.PacketConn pion/dtls runs over: reads come from the
