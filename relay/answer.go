@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/srtpgw/srtpgw/crypto"
@@ -83,6 +84,7 @@ func (r *Relay) answer(req *Request) ([]byte, []handshakeStart, error) {
 	}
 	for i, sm := range src.medias {
 		m := answerer.medias[i]
+		m.setICEActive(m.iceActive())
 		// RFC 5761 §5.1.1: the answerer may only multiplex if offered.
 		m.mux = m.offerMux && sm.mux
 		if answerer.secure() && !m.disabled {
@@ -91,7 +93,9 @@ func (r *Relay) answer(req *Request) ([]byte, []handshakeStart, error) {
 			}
 		}
 	}
+	offerer.setICE(req.ICE)
 	for _, m := range offerer.medias {
+		m.setICEActive(m.iceActive())
 		m.mux = m.peerMux && req.RTCPMux&(RTCPMuxDemux|RTCPMuxReject) == 0
 		if offerer.secure() && !m.disabled {
 			if m.role, err = roleAsAnswerer(m.setupRemote, req.DTLS); err != nil {
@@ -204,15 +208,21 @@ func (r *Relay) handshakeStartsLocked(c *Call) []handshakeStart {
 					}
 					continue
 				}
-				id := fmt.Sprintf("%d|%v|%s", m.role, m.fingerprints, s.Remote())
-				if id == s.dtlsIdentity && s.endpoint.Load() != nil {
+				// With ICE the peer's address comes from nomination and
+				// may change with it; it is not part of the association.
+				peer := s.Remote()
+				if s.ice.Load() != nil {
+					peer = netip.AddrPort{}
+				}
+				id := fmt.Sprintf("%d|%v|%s", m.role, m.fingerprints, peer)
+				if id == s.dtlsIdentity && (s.endpoint.Load() != nil || s.pending.Load() != nil) {
 					continue
 				}
 				if s.dtlsIdentity != "" {
 					c.log.Info("new DTLS association", "media", m.index, "component", s.component)
 				}
 				s.dtlsIdentity = id
-				starts = append(starts, handshakeStart{call: c, stream: s, cfg: crypto.EndpointConfig{
+				st := handshakeStart{call: c, stream: s, cfg: crypto.EndpointConfig{
 					Role:             m.role,
 					Certificate:      c.cert,
 					PeerFingerprints: m.fingerprints,
@@ -220,7 +230,20 @@ func (r *Relay) handshakeStartsLocked(c *Call) []handshakeStart {
 					Send:             s.send,
 					Timeout:          r.cfg.HandshakeTimeout,
 					Limiter:          r.cfg.Handshakes,
-				}})
+				}}
+				if ice := s.ice.Load(); ice != nil {
+					// DTLS runs on the nominated pair (RFC 8842 §4): wait
+					// for nomination unless it happened already.
+					if nom := ice.nominated.Load(); nom != nil {
+						st.cfg.Peer = *nom
+					} else {
+						s.closeEndpoint()
+						s.session.Store(nil)
+						s.pending.Store(&st)
+						continue
+					}
+				}
+				starts = append(starts, st)
 			}
 		}
 	}

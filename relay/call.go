@@ -54,6 +54,10 @@ type Leg struct {
 	medias    []*Media
 	sdp       sdpOut // the SDP srtpgw last produced for this party
 	created   time.Time
+	// ice: srtpgw runs ICE-lite toward this party (ng ICE=force), with
+	// these credentials for the call's life.
+	ice      bool
+	iceCreds iceCreds
 }
 
 // Media is one m= line of one party, anchored on one RTP/RTCP port pair.
@@ -73,6 +77,7 @@ type Media struct {
 	peerMux  bool // this party offered rtcp-mux to srtpgw
 
 	// DTLS-SRTP toward this party (secure legs only).
+	peerICE      bool   // the party's SDP carries ICE (a=ice-ufrag, candidates)
 	setupRemote  string // the party's a=setup
 	role         crypto.Role
 	fingerprints []crypto.Fingerprint

@@ -95,8 +95,23 @@ func (s *Stream) handle(pkt []byte, from netip.AddrPort, scratch []byte) (out []
 		if len(pkt) < minRTCP {
 			return nil, nil, to, DropMalformed
 		}
+	case classSTUN:
+		// STUN is only meaningful where srtpgw runs ICE (WebRTC legs).
+		ice := s.ice.Load()
+		if ice == nil {
+			return nil, nil, to, DropMalformed
+		}
+		resp, res := ice.handle(pkt, from, s.clock.nowNS(), scratch)
+		switch res {
+		case checkRejected:
+			return nil, nil, to, DropICE
+		case checkIgnored:
+			return nil, nil, to, dropNone
+		case checkNominated:
+			s.nominate(from)
+		}
+		return resp, s, from, dropNone
 	default:
-		// STUN is only meaningful where ICE runs; no ICE leg exists here.
 		return nil, nil, to, DropMalformed
 	}
 	r := s.route.Load()
@@ -122,9 +137,13 @@ func (s *Stream) handle(pkt []byte, from netip.AddrPort, scratch []byte) (out []
 			return nil, nil, to, cryptoDrop(err)
 		}
 		// Only a packet that authenticated may move the remote address
-		// (DESIGN §3): SRTP authentication is the proof of the peer.
+		// (DESIGN §3): SRTP authentication is the proof of the peer. On
+		// an ICE leg the address must also have passed a check (RFC 8445
+		// §7.3: a pair is used only once validated).
 		if rem := s.remote.Load(); rem == nil || *rem != from {
-			s.relatch(from)
+			if ice := s.ice.Load(); ice == nil || ice.validated(from) {
+				s.relatch(from)
+			}
 		}
 	} else if rem := s.remote.Load(); rem == nil || *rem != from {
 		if !s.learn(r, from) {
@@ -147,6 +166,9 @@ func (s *Stream) handle(pkt []byte, from netip.AddrPort, scratch []byte) (out []
 	to = sink.Remote()
 	if !to.IsValid() {
 		return nil, nil, to, DropNoRoute
+	}
+	if ice := sink.ice.Load(); ice != nil && !ice.consented(s.clock.nowNS()) {
+		return nil, nil, to, DropNoConsent
 	}
 	out = body
 	if sink.secure && !eg.encrypt {

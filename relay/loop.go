@@ -55,6 +55,9 @@ func (s *Stream) forward(pkt []byte, from netip.AddrPort, scratch []byte) {
 		sink.stats.drops[DropSendError].Add(1)
 		return
 	}
+	if out[0] <= 3 {
+		return // a STUN response: control traffic, not media
+	}
 	sink.stats.outPackets.Add(1)
 	sink.stats.outBytes.Add(uint64(len(out)))
 	if classify(out) == classRTCP { // SRTCP keeps the RTCP header in clear

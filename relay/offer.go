@@ -105,6 +105,12 @@ func (r *Relay) offer(req *Request) (out []byte, rec CallRecord, isNew bool, err
 	if err := offerer.applyRemoteLocked(src, req); err != nil {
 		return nil, rec, isNew, err
 	}
+	target.setICE(req.ICE)
+	for _, m := range target.medias {
+		// Checks may arrive as soon as the peer has the offer, before its
+		// answer reaches srtpgw: answer them from now on.
+		m.setICEActive(target.ice && target.secure())
+	}
 	for i, sm := range src.medias {
 		m := target.medias[i]
 		m.typ, m.codec = sm.typ, sm.codec
@@ -242,6 +248,14 @@ func (l *Leg) applyRemoteLocked(src *remoteSDP, req *Request) error {
 			m.fingerprints = sm.fingerprints
 			m.setupRemote = sm.setup
 		}
+		m.peerICE = sm.ice
+		if l.ice && sm.ice {
+			// The peer's address is whatever its nominated candidate
+			// pair says (RFC 8445 §8.1.1); the c= line of an ICE peer is
+			// only a default, often 0.0.0.0 port 9 (RFC 8840 §4.1.1).
+			m.hold = sm.direction == "sendonly" || sm.direction == "inactive"
+			continue
+		}
 		if sm.addr.IsUnspecified() {
 			continue // RFC 2543 hold: keep the last known address
 		}
@@ -259,4 +273,37 @@ func (l *Leg) applyRemoteLocked(src *remoteSDP, req *Request) error {
 		m.setRemotes(netip.AddrPortFrom(addr, uint16(sm.port)), rtcp)
 	}
 	return nil
+}
+
+// setICE applies the ng ICE key to the SDP srtpgw produces for this party:
+// force turns ICE-lite on (credentials drawn once per call), remove turns
+// it off, and default keeps what the call already does.
+func (l *Leg) setICE(mode ICEMode) {
+	switch mode {
+	case ICEForce:
+		if !l.ice {
+			l.ice, l.iceCreds = true, newICECreds()
+		}
+	case ICERemove:
+		l.ice = false
+	}
+}
+
+// iceActive reports whether media m runs ICE: the leg does, the party is
+// DTLS-SRTP, and the party's SDP has ICE too (a peer without ICE gets
+// plain addressing, RFC 8445 §5.4).
+func (m *Media) iceActive() bool {
+	return m.leg.ice && m.leg.secure() && m.peerICE
+}
+
+// setICEActive installs or removes the ICE-lite state of m's streams.
+func (m *Media) setICEActive(on bool) {
+	for _, s := range m.streams() {
+		switch {
+		case on && s.ice.Load() == nil:
+			s.ice.Store(newICEStream(m.leg.iceCreds))
+		case !on && s.ice.Load() != nil:
+			s.ice.Store(nil)
+		}
+	}
 }

@@ -45,11 +45,8 @@ func checkRequestPolicy(req *Request) error {
 	if len(req.OSRTP) > 0 {
 		return &PolicyError{Reason: fmt.Sprintf("OSRTP=%s: opportunistic (best-effort) SRTP is disabled by policy; the upstream leg is always DTLS-SRTP", req.OSRTP[0])}
 	}
-	switch req.ICE {
-	case ICEForceRelay:
+	if req.ICE == ICEForceRelay {
 		return &PolicyError{Reason: "ICE=force-relay: srtpgw has no TURN relay candidates"}
-	case ICEForce:
-		return fmt.Errorf("%w: ICE=force is not supported yet; use ICE=remove", ErrBadRequest)
 	}
 	if req.DTLS == DTLSOff && req.Transport.DTLS() {
 		return &PolicyError{Reason: "DTLS=off with a UDP/TLS transport: DTLS is the only key exchange srtpgw allows"}

@@ -45,6 +45,16 @@ type remoteMedia struct {
 	codec        string // first rtpmap encoding, for query output
 }
 
+// anyICE reports whether any m= line of the SDP uses ICE.
+func (r *remoteSDP) anyICE() bool {
+	for _, m := range r.medias {
+		if m.ice {
+			return true
+		}
+	}
+	return false
+}
+
 // hold reports whether the party put this stream on hold, either way
 // (RFC 3264 §8.4, or the RFC 2543 c=0.0.0.0 form old phones still send).
 func (m *remoteMedia) hold() bool {
@@ -270,10 +280,15 @@ func (l *Leg) render(src *remoteSDP, opt renderOpts) ([]byte, error) {
 	}
 	// srtpgw never passes one party's own address to the other: every c=
 	// names srtpgw, so media cannot bypass the relay and LAN addresses do
-	// not leak upstream. The RFC 2543 hold address is kept as it is.
+	// not leak upstream. The RFC 2543 hold address is kept as it is,
+	// except from an ICE party, whose 0.0.0.0 is only a placeholder
+	// default (RFC 8840 §4.1.1), never hold.
+	heldAddr := func(c *sdp.ConnectionInformation, ice bool) bool {
+		a, _ := connAddr(c)
+		return !ice && a.IsValid() && a.IsUnspecified()
+	}
 	if desc.ConnectionInformation != nil {
-		a, _ := connAddr(desc.ConnectionInformation)
-		if !(a.IsValid() && a.IsUnspecified()) {
+		if !heldAddr(desc.ConnectionInformation, src.anyICE()) {
 			desc.ConnectionInformation = conn(adv)
 		}
 	} else {
@@ -281,6 +296,20 @@ func (l *Leg) render(src *remoteSDP, opt renderOpts) ([]byte, error) {
 	}
 	desc.EncryptionKey = nil // k= lines can carry keys (RFC 8866 §5.12)
 	desc.Attributes = filterAttrs(desc.Attributes, true)
+	iceOn := l.ice && l.secure()
+	if iceOn {
+		desc.Attributes = append(desc.Attributes, sdp.NewPropertyAttribute("ice-lite")) // RFC 8839 §5.3
+		// WebRTC stacks expect BUNDLE (pion rejects an unbundled m= line).
+		// srtpgw gives each m= line its own ports, so it bundles only when
+		// there is a single m= line: a BUNDLE group of one (RFC 9143 §7.2).
+		if len(l.medias) == 1 {
+			mid := "0"
+			if v, ok := desc.MediaDescriptions[0].Attribute("mid"); ok {
+				mid = v
+			}
+			desc.Attributes = append(desc.Attributes, sdp.NewAttribute("group", "BUNDLE "+mid))
+		}
+	}
 
 	for i, md := range desc.MediaDescriptions {
 		if i >= len(l.medias) {
@@ -295,14 +324,11 @@ func (l *Leg) render(src *remoteSDP, opt renderOpts) ([]byte, error) {
 			continue
 		}
 		md.MediaName.Port = sdp.RangedPort{Value: int(m.rtp.advertised.Port())}
-		if md.ConnectionInformation != nil {
-			a, _ := connAddr(md.ConnectionInformation)
-			if !(a.IsValid() && a.IsUnspecified()) {
-				md.ConnectionInformation = conn(adv)
-			}
+		if md.ConnectionInformation != nil && !heldAddr(md.ConnectionInformation, src.medias[i].ice) {
+			md.ConnectionInformation = conn(adv)
 		}
 		md.Attributes = filterAttrs(md.Attributes, false)
-		if opt.generateMid {
+		if opt.generateMid || iceOn {
 			if _, ok := md.Attribute("mid"); !ok {
 				md.Attributes = append(md.Attributes, sdp.NewAttribute("mid", strconv.Itoa(i)))
 			}
@@ -326,6 +352,15 @@ func (l *Leg) render(src *remoteSDP, opt renderOpts) ([]byte, error) {
 		}
 		if mux {
 			md.Attributes = append(md.Attributes, sdp.NewPropertyAttribute("rtcp-mux"))
+		}
+		if iceOn && (opt.offer || m.peerICE) {
+			md.Attributes = append(md.Attributes,
+				sdp.NewAttribute("ice-ufrag", l.iceCreds.ufrag),
+				sdp.NewAttribute("ice-pwd", l.iceCreds.pwd))
+			for _, c := range candidateLines(m, adv, m.mux || (opt.offer && m.onlyMux)) {
+				md.Attributes = append(md.Attributes, sdp.NewAttribute("candidate", c))
+			}
+			md.Attributes = append(md.Attributes, sdp.NewPropertyAttribute("end-of-candidates"))
 		}
 		if l.transport.DTLS() {
 			setup := "actpass"

@@ -19,6 +19,8 @@ const (
 	DropDTLS                   // DTLS record refused (wrong source, queue full, unexpected)
 	DropKeyLimit               // SRTP key exhausted (RFC 3711 §9.2); the call must rekey or end
 	DropSendError              // the egress socket write failed
+	DropICE                    // STUN that is not a valid check for us (RFC 8445 §7.3)
+	DropNoConsent              // the ICE peer's consent expired (RFC 7675): media stops
 	numDropReasons
 )
 
@@ -33,6 +35,8 @@ var dropReasonNames = [numDropReasons]string{
 	DropDTLS:        "dtls_rejected",
 	DropKeyLimit:    "key_limit",
 	DropSendError:   "send_error",
+	DropICE:         "ice_rejected",
+	DropNoConsent:   "no_consent",
 }
 
 func (d DropReason) String() string {

@@ -30,6 +30,8 @@ type Stream struct {
 	// ------------------------------------------------------------------
 
 	route    atomic.Pointer[route]
+	ice      atomic.Pointer[iceStream]      // ICE-lite state on WebRTC legs, else nil
+	pending  atomic.Pointer[handshakeStart] // DTLS waiting for ICE nomination
 	remote   atomic.Pointer[netip.AddrPort] // expected source and destination
 	session  atomic.Pointer[crypto.Session] // this component's SRTP keys
 	endpoint atomic.Pointer[crypto.Endpoint]
@@ -133,4 +135,26 @@ func (s *Stream) closeEndpoint() {
 func (s *Stream) send(b []byte, to netip.AddrPort) error {
 	_, err := s.conn.WriteToUDPAddrPort(b, to)
 	return err
+}
+
+// nominate makes from the stream's peer after the controlling ICE agent
+// nominated it with a valid check (RFC 8445 §8.1.1): media and DTLS go
+// there, and a handshake that was waiting for a peer starts now.
+func (s *Stream) nominate(from netip.AddrPort) {
+	if cur := s.remote.Load(); cur != nil && *cur == from {
+		return
+	}
+	s.setRemote(from)
+	if ep := s.endpoint.Load(); ep != nil {
+		ep.SetPeer(from)
+	}
+	if st := s.pending.Swap(nil); st != nil {
+		st.cfg.Peer = from
+		r := st.call.relay
+		r.wg.Add(1) // the read loop itself is counted, so this cannot race Wait
+		go func() {
+			defer r.wg.Done()
+			r.startHandshake(*st)
+		}()
+	}
 }

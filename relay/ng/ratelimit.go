@@ -66,21 +66,21 @@ func newSourceLimiter(now func() time.Time, interval time.Duration, maxSources i
 }
 
 func (s *sourceLimiter) allow(a netip.Addr) bool {
+	// One critical section for check and record: datagrams from one
+	// source are handled concurrently, and each must not both pass.
+	// The global limiter never takes s.mu, so nesting cannot deadlock.
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	now := s.now()
 	if t, ok := s.seen[a]; ok && now.Sub(t) < s.interval {
-		s.mu.Unlock()
 		return false
 	}
-	s.mu.Unlock()
 	if ok, _ := s.global.allow(); !ok {
 		return false
 	}
-	s.mu.Lock()
 	if len(s.seen) >= s.max {
 		clear(s.seen)
 	}
 	s.seen[a] = now
-	s.mu.Unlock()
 	return true
 }
