@@ -35,6 +35,7 @@ type Config struct {
 	DeleteDelay      time.Duration
 	MaxSessions      int
 	LearnWindow      time.Duration
+	ShutdownGrace    time.Duration
 
 	AuditLog         string
 	AuditKey         string
@@ -109,6 +110,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.Var((*seconds)(&c.DeleteDelay), "delete-delay", "keep a deleted call this long before freeing it (`DURATION`, rtpengine default 30)")
 	fs.IntVar(&c.MaxSessions, "max-sessions", c.MaxSessions, "concurrent call `LIMIT` (0 or -1 = none); past it offers get \"Parallel session limit reached\" or \"load limit\", so the proxy fails over")
 	fs.Var((*seconds)(&c.LearnWindow), "learn-window", "let the phone leg latch a new source port from the signalled host for this long after answer (`DURATION`, 0 = strict source)")
+	fs.Var((*seconds)(&c.ShutdownGrace), "shutdown-grace", "on SIGTERM, refuse new calls (load limit) and let live ones end on their own for up to this long before ending them (`DURATION`, 0 = end at once)")
 	fs.StringVar(&c.AuditLog, "audit-log", c.AuditLog, "call log `PATH` (JSON Lines, hash-chained, signed checkpoints)")
 	fs.StringVar(&c.AuditKey, "audit-key", c.AuditKey, "Ed25519 signing key `FILE` (created 0600 if missing; default: next to the log)")
 	fs.BoolVar(&c.AuditRedact, "audit-redact", c.AuditRedact, "replace call-ids and tags in the call log with keyed hashes")

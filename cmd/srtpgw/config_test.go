@@ -118,3 +118,18 @@ func TestEnvNames(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestHealthcheckURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"":               "http://127.0.0.1:9323/readyz",
+		"127.0.0.1:9400": "http://127.0.0.1:9400/readyz",
+		"0.0.0.0:9323":   "http://127.0.0.1:9323/readyz",
+		"10.1.2.3:9323":  "http://10.1.2.3:9323/readyz",
+		"[fd00::5]:9323": "http://[fd00::5]:9323/readyz",
+		"garbage":        "http://127.0.0.1:9323/readyz",
+	} {
+		if got := healthcheckURL(in); got != want {
+			t.Errorf("healthcheckURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -165,8 +165,16 @@ func (d *daemon) ready() error {
 func (d *daemon) shutdown(reason string) {
 	d.stopOnce.Do(func() {
 		d.draining.Store(true)
-		d.log.Info("shutting down", "reason", reason)
+		d.log.Info("shutting down", "reason", reason, "grace", d.cfg.ShutdownGrace)
 		d.relay.Drain()
+		// Offers now get load limit (Kamailio moves them to another
+		// gateway); live calls may finish on their own within the grace.
+		for deadline := time.Now().Add(d.cfg.ShutdownGrace); time.Now().Before(deadline); {
+			if d.relay.Statistics().CurrentSessions == 0 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		d.relay.Close()
 		d.closeAll()
 		if err := d.audit.Shutdown(reason); err != nil {

@@ -53,8 +53,11 @@ func readToken(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("--http-token-file %s is readable by group or others (mode %v): chmod 600 it", path, fi.Mode().Perm())
+	// Group read is allowed: Kubernetes mounts Secrets 0440 under fsGroup
+	// (kubernetes#57923); others must have no access, and nobody but the
+	// owner may write.
+	if fi.Mode().Perm()&0o027 != 0 {
+		return nil, fmt.Errorf("--http-token-file %s is accessible to others or group-writable (mode %v): chmod 600 (or 640) it", path, fi.Mode().Perm())
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

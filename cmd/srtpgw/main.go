@@ -16,7 +16,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -70,8 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	select {
 	case <-done:
 		return 0
-	case <-time.After(shutdownBound):
-		log.Error("shutdown did not finish in time", "bound", shutdownBound)
+	case <-time.After(shutdownBound + cfg.ShutdownGrace):
+		log.Error("shutdown did not finish in time", "bound", shutdownBound+cfg.ShutdownGrace)
 		return 1
 	}
 }
@@ -122,7 +124,7 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 // healthcheck probes /readyz from inside the container or host: distroless
 // images have no curl, and Kubernetes exec probes need no network policy.
 func healthcheck(args []string, stderr io.Writer) int {
-	url := "http://127.0.0.1:9323/readyz"
+	url := healthcheckURL(os.Getenv("SRTPGW_LISTEN_HTTP"))
 	if len(args) > 0 {
 		url = args[0]
 	}
@@ -151,4 +153,19 @@ func healthcheck(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// healthcheckURL is /readyz on the daemon's --listen-http as the
+// environment gives it (the container and unit set SRTPGW_LISTEN_HTTP), so
+// the probe follows the daemon wherever it listens; a wildcard listener is
+// probed on loopback.
+func healthcheckURL(listen string) string {
+	host, port := "127.0.0.1", "9323"
+	if h, p, err := net.SplitHostPort(listen); err == nil {
+		port = p
+		if a, err := netip.ParseAddr(h); err == nil && !a.IsUnspecified() {
+			host = a.String()
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/readyz"
 }
