@@ -239,64 +239,24 @@ func freeUDPPort(t *testing.T) int {
 // waitUDP waits until an ng ping on port is answered.
 func waitUDP(t *testing.T, port int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := dialNG(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = c.call(ng.E("command", ng.String("ping")))
-		c.Close()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon not answering ng: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := pingNG(port, 15*time.Second); err != nil {
+		t.Fatalf("daemon not answering ng: %v", err)
 	}
 }
 
-// TestShutdownGrace: during the grace period new offers get load limit (so
-// Kamailio fails over), a live call may still be deleted normally, and the
-// daemon stops as soon as no call is left.
-func TestShutdownGrace(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.ShutdownGrace = 10 * time.Second
-	d, err := startDaemon(cfg, newLogger(cfg, io.Discard))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ngAddr := d.ngUDP.LocalAddr().(*net.UDPAddr).AddrPort()
-	phone, _, c := placeDemoCall(t, ngAddr, "graceful@clinic")
-	done := make(chan struct{})
-	start := time.Now()
-	go func() { d.shutdown("test"); close(done) }()
-	time.Sleep(200 * time.Millisecond)
-
-	rep, err := c.call(ng.E("command", ng.String("offer")), ng.E("call-id", ng.String("late@clinic")),
-		ng.E("from-tag", ng.String("x")), ng.E("sdp", ng.Bytes(phone.OfferSDP(1))),
-		ng.E("transport-protocol", ng.String("UDP/TLS/RTP/SAVP")), ng.E("supports", strs("load limit")))
-	if err != nil {
-		t.Fatalf("offer while draining: %v", err)
-	}
-	if r, _ := rep.Get("result").Str(); r != "load limit" {
-		t.Fatalf("offer while draining: result %q, want load limit", r)
-	}
-	if _, err := c.call(ng.E("command", ng.String("delete")), ng.E("call-id", ng.String("graceful@clinic"))); err != nil {
-		t.Fatalf("delete while draining: %v", err)
-	}
-	select {
-	case <-done:
-	case <-time.After(8 * time.Second):
-		t.Fatal("shutdown did not finish once the last call was deleted")
-	}
-	if el := time.Since(start); el > 5*time.Second {
-		t.Fatalf("shutdown took %v with no call left", el)
-	}
-	for _, r := range readRecords(t, cfg.AuditLog) {
-		if r["type"] == "call_end" && r["end_reason"] != "delete" {
-			t.Fatalf("call ended with %v, want delete", r["end_reason"])
+// pingNG retries an ng ping on 127.0.0.1:port until it is answered.
+func pingNG(port int, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		c, err := dialNG(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)))
+		if err != nil {
+			return err
 		}
+		_, err = c.call(ng.E("command", ng.String("ping")))
+		c.Close()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

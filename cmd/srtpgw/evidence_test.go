@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/srtpgw/srtpgw/relay/audit"
 	"github.com/srtpgw/srtpgw/relay/ng"
@@ -172,7 +173,11 @@ func TestKillDashNine(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		waitUDP(t, port)
+		if err := pingNG(port, 15*time.Second); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("daemon not answering ng: %v\n%s", err, logs.String())
+		}
 		return cmd, port, &logs
 	}
 	cmd, port, _ := start()

@@ -143,7 +143,7 @@ func startRelay(ctx context.Context, t *testing.T, dir string) string {
 			t.Fatalf("go build ./cmd/srtpgw: %v\n%s", err, out)
 		}
 		startProc(t, dir, "srtpgw", bin, "--interface", "lan/"+relayLAN, "--interface", "wan/"+relayWAN,
-			"--listen-ng", ng, "--port-min", "31000", "--port-max", "31999",
+			"--listen-ng", ng, "--port-min", "31000", "--port-max", "31999", "--listen-http", "",
 			"--audit-log", filepath.Join(dir, "audit.jsonl"), "--log-level", "debug")
 	default:
 		t.Fatalf("SRTPGW_INTEROP_RELAY=%q: want srtpgw or rtpengine", relay)
