@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/srtpgw/srtpgw/crypto"
@@ -114,4 +115,38 @@ func (b *BenchPath) PeerEncryptRTP(dst, pkt []byte) ([]byte, error) {
 // PeerDecryptRTP checks SRTP srtpgw produced, as the upstream peer would.
 func (b *BenchPath) PeerDecryptRTP(dst, pkt []byte) ([]byte, error) {
 	return b.peer.DecryptRTP(dst, pkt)
+}
+
+// EnableICE makes the upstream side an ICE-lite leg whose peer has been
+// nominated and has fresh consent, so benchmarks measure what ICE adds to
+// the packet path (the consent check on egress).
+func (b *BenchPath) EnableICE() {
+	ice := newICEStream(newICECreds())
+	ice.nominated.Store(&b.upAt)
+	ice.checked[b.upAt] = true
+	ice.consent.Store(1 << 62) // fresh for the whole benchmark
+	b.upstream.ice.Store(ice)
+}
+
+// ICEStateBytes measures the heap one ICE-lite call adds: the state of its
+// two streams after a check has been answered (so the STUN buffers have
+// grown to their working size).
+func ICEStateBytes() float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	const n = 1000
+	keep := make([]*iceStream, 0, 2*n)
+	creds := newICECreds()
+	for range 2 * n {
+		ice := newICEStream(creds)
+		ice.msg.Raw = make([]byte, 0, 256)
+		ice.resp.Raw = make([]byte, 0, 256)
+		ice.checked[netip.MustParseAddrPort("127.0.0.1:1")] = true
+		keep = append(keep, ice)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(keep)
+	return float64(after.HeapAlloc-before.HeapAlloc) / n
 }

@@ -27,7 +27,7 @@ func testConfig(t *testing.T) Config {
 	cfg := DefaultConfig()
 	cfg.ListenNG = "127.0.0.1:0"
 	cfg.ListenHTTP = "127.0.0.1:0"
-	cfg.PortMin, cfg.PortMax = 42000, 42999
+	cfg.PortMin, cfg.PortMax = 25000, 25999
 	cfg.DeleteDelay = 0
 	cfg.AuditLog = filepath.Join(t.TempDir(), "audit.jsonl")
 	return cfg
@@ -193,7 +193,7 @@ func TestBinarySIGTERM(t *testing.T) {
 	dir := t.TempDir()
 	ngPort := freeUDPPort(t)
 	cmd := exec.Command(bin, "--listen-ng", fmt.Sprintf("127.0.0.1:%d", ngPort), "--listen-http", "",
-		"--port-min", "43000", "--port-max", "43999", "--audit-log", filepath.Join(dir, "audit.jsonl"), "--delete-delay", "0")
+		"--port-min", "22000", "--port-max", "22999", "--audit-log", filepath.Join(dir, "audit.jsonl"), "--delete-delay", "0")
 	var logs bytes.Buffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {

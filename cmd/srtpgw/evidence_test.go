@@ -166,7 +166,7 @@ func TestKillDashNine(t *testing.T) {
 	start := func() (*exec.Cmd, int, *bytes.Buffer) {
 		port := freeUDPPort(t)
 		cmd := exec.Command(bin, "--listen-ng", fmt.Sprintf("127.0.0.1:%d", port), "--listen-http", "",
-			"--port-min", "44000", "--port-max", "44999", "--audit-log", auditLog)
+			"--port-min", "21000", "--port-max", "21999", "--audit-log", auditLog)
 		var logs bytes.Buffer
 		cmd.Stderr = &logs
 		if err := cmd.Start(); err != nil {

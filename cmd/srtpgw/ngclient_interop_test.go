@@ -122,7 +122,7 @@ func ngcStartRelay(ctx context.Context, t *testing.T, dir string) int {
 		// levels would log keys, so everything stays at info.
 		bin, args = "rtpengine", []string{"--config-file=none", "--foreground", "--log-stderr",
 			"--table=-1", "--interface=lan/" + ngcLAN, "--interface=wan/" + ngcWAN,
-			"--listen-ng=" + ng, "--port-min=32000", "--port-max=32999", "--log-level=6"}
+			"--listen-ng=" + ng, "--port-min=23000", "--port-max=23999", "--log-level=6"}
 	case "", "srtpgw":
 		bin = filepath.Join(dir, "srtpgw")
 		gobin, err := exec.LookPath("go")
@@ -133,7 +133,7 @@ func ngcStartRelay(ctx context.Context, t *testing.T, dir string) int {
 			t.Fatalf("go build ./cmd/srtpgw: %v\n%s", err, out)
 		}
 		args = []string{"--interface", "lan/" + ngcLAN, "--interface", "wan/" + ngcWAN,
-			"--listen-ng", ng, "--port-min", "32000", "--port-max", "32999", "--listen-http", "",
+			"--listen-ng", ng, "--port-min", "23000", "--port-max", "23999", "--listen-http", "",
 			"--audit-log", filepath.Join(dir, "audit.jsonl"), "--log-level", "debug"}
 	default:
 		t.Fatalf("SRTPGW_INTEROP_RELAY=%q: want srtpgw or rtpengine", relay)
@@ -340,8 +340,8 @@ func ngcCheckSDP(t *testing.T, what string, s ngcSDPInfo, proto, addr string, dt
 		t.Errorf("%s: proto %q c=%q o=%q, want %q and %s in c= and o= (replace origin/session-connection)",
 			what, s.proto, s.conn, s.origin, proto, addr)
 	}
-	if s.port < 32000 || s.port > 32999 {
-		t.Errorf("%s: port %d outside --port-min/--port-max 32000-32999", what, s.port)
+	if s.port < 23000 || s.port > 23999 {
+		t.Errorf("%s: port %d outside --port-min/--port-max 23000-23999", what, s.port)
 	}
 	if !slices.Contains(s.attrs, "rtpmap:0 PCMU/8000") {
 		t.Errorf("%s: PCMU lost", what)

@@ -115,6 +115,29 @@ func (p *WebRTCPeer) Answer(ctx context.Context, offer []byte) ([]byte, error) {
 	return []byte(p.pc.LocalDescription().SDP), nil
 }
 
+// Offer creates the peer's own complete offer (for peer-to-peer tests).
+func (p *WebRTCPeer) Offer(ctx context.Context) ([]byte, error) {
+	offer, err := p.pc.CreateOffer(nil)
+	if err != nil {
+		return nil, err
+	}
+	done := webrtc.GatheringCompletePromise(p.pc)
+	if err := p.pc.SetLocalDescription(offer); err != nil {
+		return nil, err
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return []byte(p.pc.LocalDescription().SDP), nil
+}
+
+// SetAnswer applies the answer to the peer's Offer.
+func (p *WebRTCPeer) SetAnswer(answer []byte) error {
+	return p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)})
+}
+
 // WaitConnected waits for ICE and DTLS to complete.
 func (p *WebRTCPeer) WaitConnected(ctx context.Context) error {
 	for {
