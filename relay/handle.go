@@ -187,6 +187,7 @@ func (s *Stream) handle(pkt []byte, from netip.AddrPort, scratch []byte) (out []
 		}
 		var err error
 		if class == classRTP {
+			s.seq.rewrite(body) // body is pkt here: plain ingress, owned by this loop
 			out, err = sess.EncryptRTP(scratch[:0], body)
 		} else {
 			out, err = sess.EncryptRTCP(scratch[:0], body)

@@ -40,6 +40,10 @@ type Stream struct {
 	earlyMu sync.Mutex
 	early   []earlyRecord
 
+	// seq keeps upstream sequence numbers continuous across phone
+	// restarts; only the read loop touches it.
+	seq seqMap
+
 	// dtlsIdentity names what the current handshake was started for (role,
 	// fingerprints, peer); guarded by Relay.mu. A re-answer that changes
 	// it starts a new DTLS association (RFC 8842 §5).

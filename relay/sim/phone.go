@@ -90,6 +90,10 @@ func (p *Phone) RTPPacket(payload []byte) []byte {
 	return append(pkt, payload...)
 }
 
+// Rewind moves the phone's sequence number back by n, as a handset that
+// restarts its RTP stream on resume does.
+func (p *Phone) Rewind(n uint16) { p.seq -= n }
+
 // SendRTP sends one RTP packet carrying payload to the relay.
 func (p *Phone) SendRTP(payload []byte) ([]byte, error) {
 	pkt := p.RTPPacket(payload)
