@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/srtpgw/srtpgw/crypto"
 )
@@ -183,9 +184,10 @@ func (r *Relay) publishRoutesLocked(c *Call) {
 
 // handshakeStart is one DTLS association to start after the lock is gone.
 type handshakeStart struct {
-	call   *Call
-	stream *Stream
-	cfg    crypto.EndpointConfig
+	call     *Call
+	stream   *Stream
+	cfg      crypto.EndpointConfig
+	deadline time.Time // overall bound across retries when the caps are full
 }
 
 // handshakeStartsLocked lists the DTLS associations the call now needs: one

@@ -10,6 +10,9 @@ import (
 
 	"github.com/pion/dtls/v3"
 	"github.com/pion/dtls/v3/pkg/crypto/selfsign"
+
+	"github.com/srtpgw/srtpgw/crypto"
+	"github.com/srtpgw/srtpgw/relay/sim"
 )
 
 // TestForgeryBurstOneSecurityRecord: a burst of forged SRTP from upstream is
@@ -168,4 +171,60 @@ func captureClientHello(t *testing.T) []byte {
 		t.Fatalf("first datagram is not a DTLS handshake record: %d", buf[0])
 	}
 	return buf[:n]
+}
+
+// TestHandshakeCapWaitsInsteadOfFailing: with room for one handshake at a
+// time, two calls from the same peer set up at once both complete: the
+// second waits for a slot instead of failing its call.
+func TestHandshakeCapWaitsInsteadOfFailing(t *testing.T) {
+	r, rec := newTestRelay(t, func(c *Config) { c.Handshakes = crypto.NewHandshakeLimiter(1, 1) })
+	defer r.Close()
+	a := placeCall(t, r, "cap-a", callOpts{setup: "passive", mux: true, noConnect: true})
+	b := placeCall(t, r, "cap-b", callOpts{setup: "passive", mux: true, noConnect: true})
+	errs := make(chan error, 2)
+	for _, c := range []*testCall{a, b} {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			errs <- c.up.Connect(ctx, false)
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a handshake failed under the cap: %v", err)
+		}
+	}
+	a.waitKeys(t)
+	b.waitKeys(t)
+	if ev := rec.snapshot(); len(ev.ended) != 0 || len(ev.dtlsOK) != 2 {
+		t.Fatalf("ended %d calls, %d handshakes ok", len(ev.ended), len(ev.dtlsOK))
+	}
+}
+
+// TestUnkeyedRTCPKeepsCall: a peer that never runs the RTCP port's DTLS
+// handshake (no rtcp-mux) keeps its call and its RTP; the RTCP component
+// is reported failed and stays without keys.
+func TestUnkeyedRTCPKeepsCall(t *testing.T) {
+	r, rec := newTestRelay(t, func(c *Config) { c.HandshakeTimeout = time.Second })
+	defer r.Close()
+	c := placeCall(t, r, "rtp-only", callOpts{setup: "active", noConnect: true,
+		upCfg: func(u *sim.UpstreamConfig) { u.SkipRTCPHandshake = true }})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.up.Connect(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "RTCP handshake reported failed", func() bool { return len(rec.snapshot().dtlsFail) == 1 })
+	if _, err := c.phone.SendRTP(payload("PHONE", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.phone.SendRTCP(sim.ReceiverReport(c.phone.SSRC)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, "RTP still flows", func() bool { got, _ := c.up.Received(); return len(got) == 1 })
+	ph := c.stream(t, 0, 2)
+	eventually(t, 2*time.Second, "RTCP held back", func() bool { return drops(ph, DropNoKeys) == 1 })
+	if ev := rec.snapshot(); len(ev.ended) != 0 {
+		t.Fatalf("call ended: %+v", ev.ended)
+	}
 }

@@ -21,17 +21,37 @@ func (r *Relay) startHandshake(st handshakeStart) {
 		return
 	}
 	s.attachEndpoint(ep)
+	if st.deadline.IsZero() {
+		st.deadline = time.Now().Add(st.cfg.Timeout)
+	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		r.runHandshake(c, s, ep, st.cfg.Role)
+		r.runHandshake(st, ep)
 	}()
 }
 
-func (r *Relay) runHandshake(c *Call, s *Stream, ep *crypto.Endpoint, role crypto.Role) {
+// limitRetry is how soon a handshake refused by the concurrency caps tries
+// again. The caps protect against floods (security requirement A4); a busy
+// legitimate peer (one cloud PBX, many new calls) just waits its turn, and
+// its DTLS retransmissions find the new endpoint.
+const limitRetry = 200 * time.Millisecond
+
+func (r *Relay) runHandshake(st handshakeStart, ep *crypto.Endpoint) {
+	c, s, role := st.call, st.stream, st.cfg.Role
 	res, err := ep.Handshake(c.ctx)
 	if c.ctx.Err() != nil || s.endpoint.Load() != ep {
 		return // the call ended, or a re-answer replaced this association
+	}
+	if errors.Is(err, crypto.ErrHandshakeLimit) && time.Now().Add(limitRetry).Before(st.deadline) {
+		select {
+		case <-c.ctx.Done():
+		case <-time.After(limitRetry):
+			if s.endpoint.Load() == ep {
+				r.startHandshake(st)
+			}
+		}
+		return
 	}
 	if err != nil {
 		r.handshakeFailed(c, s, role, err)
@@ -81,6 +101,13 @@ func (r *Relay) handshakeFailed(c *Call, s *Stream, role crypto.Role, err error)
 	reason := handshakeResultNames[result] + ": " + err.Error()
 	c.log.Warn("DTLS-SRTP handshake failed", "media", s.media.index, "component", s.component, "reason", reason)
 	r.events.DTLSFailed(rec, DTLSRecord{Component: s.component, Media: s.media.index, Role: role.String()}, reason)
+	// A peer that never keys the separate RTCP port (RFC 5764 §4.1 wants
+	// it to) still gets its RTP: the RTCP component just stays without
+	// keys, so RTCP toward it is dropped as no_keys, never sent in the
+	// clear. Any other failure, and any certificate mismatch, ends the call.
+	if s.component == 2 && result != handshakeMismatch {
+		return
+	}
 	go r.endCall(c, EndDTLSFailed)
 }
 

@@ -23,10 +23,13 @@ import (
 )
 
 // Handshake caps (security requirement A4): at most this many DTLS
-// handshakes at once, and per peer address.
+// handshakes at once, and per peer IP. A cloud PBX is one IP that may set
+// up many calls at once, so the per-source cap is generous; a handshake
+// over a cap waits and retries rather than failing its call, and only a
+// signalled peer address can start one at all.
 const (
 	maxHandshakes          = 512
-	maxHandshakesPerSource = 8
+	maxHandshakesPerSource = 128
 )
 
 // shutdownBound caps how long SIGTERM takes: calls are ended and recorded,

@@ -37,6 +37,9 @@ type UpstreamConfig struct {
 	AdvertiseCert *tls.Certificate
 	// Capture keeps every raw datagram the upstream receives.
 	Capture bool
+	// SkipRTCPHandshake leaves the separate RTCP port without a DTLS
+	// association (peers that only key RTP exist).
+	SkipRTCPHandshake bool
 }
 
 // Upstream is a DTLS-SRTP peer built on pion/dtls and pion/srtp directly.
@@ -155,7 +158,7 @@ func (u *Upstream) addr(i int) netip.AddrPort {
 // §4.1) with the relay's sockets and derives the SRTP contexts.
 func (u *Upstream) Connect(ctx context.Context, client bool) error {
 	n := 2
-	if u.mux {
+	if u.mux || u.cfg.SkipRTCPHandshake {
 		n = 1
 	}
 	errs := make(chan error, n)
