@@ -2,6 +2,7 @@ package relay
 
 import (
 	"crypto/rand"
+	"log/slog"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -66,7 +67,9 @@ func NewBenchPath(p crypto.Profile) (*BenchPath, error) {
 	if err != nil {
 		return nil, err
 	}
-	pm, um := &Media{index: 1}, &Media{index: 1}
+	call := &Call{id: "bench", log: slog.New(slog.DiscardHandler)}
+	pm := &Media{index: 1, leg: &Leg{call: call, idx: 0}}
+	um := &Media{index: 1, leg: &Leg{call: call, idx: 1}}
 	b := &BenchPath{
 		phone:    newStream(pm, 1, pc, netip.MustParseAddr("127.0.0.2"), false, clock),
 		upstream: newStream(um, 1, uc, netip.MustParseAddr("127.0.0.3"), true, clock),

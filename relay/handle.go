@@ -105,6 +105,9 @@ func (s *Stream) handle(pkt []byte, from netip.AddrPort, scratch []byte) (out []
 		switch res {
 		case checkRejected:
 			return nil, nil, to, DropICE
+		case checkFirst:
+			s.media.leg.call.log.Debug("first valid ICE check", "media", s.media.index, "component", s.component,
+				"from", from.String())
 		case checkIgnored:
 			return nil, nil, to, dropNone
 		case checkNominated:

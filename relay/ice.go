@@ -99,6 +99,7 @@ const (
 	checkAnswered                     // valid check: reply in out
 	checkNominated                    // valid check with USE-CANDIDATE: reply, and move the destination
 	checkRejected                     // not for us, or failed integrity: silently dropped
+	checkFirst                        // the stream's first valid check (answered; logged)
 )
 
 // handle processes a STUN datagram from `from` and, for a valid binding
@@ -131,6 +132,9 @@ func (ice *iceStream) handle(pkt []byte, from netip.AddrPort, now int64, out []b
 	}
 	result := checkAnswered
 	ice.mu.Lock()
+	if len(ice.checked) == 0 {
+		result = checkFirst
+	}
 	if len(ice.checked) < maxChecked || ice.checked[from] {
 		ice.checked[from] = true
 	}

@@ -45,6 +45,9 @@ func (m *Media) flags() []string {
 	if m.mux {
 		f = append(f, "rtcp-mux")
 	}
+	if m.iceActive() {
+		f = append(f, "ICE", "ICE-lite") // srtpgw is the lite, controlled side (RFC 8445 §6.1.1)
+	}
 	if m.leg.secure() {
 		f = append(f, "DTLS-SRTP")
 		if m.role == crypto.RoleClient {

@@ -148,6 +148,8 @@ func (s *Stream) nominate(from netip.AddrPort) {
 	if cur := s.remote.Load(); cur != nil && *cur == from {
 		return
 	}
+	s.media.leg.call.log.Debug("ICE pair nominated", "media", s.media.index, "component", s.component,
+		"local", s.local.String(), "remote", from.String())
 	s.setRemote(from)
 	if ep := s.endpoint.Load(); ep != nil {
 		ep.SetPeer(from)

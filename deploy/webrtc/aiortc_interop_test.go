@@ -42,7 +42,7 @@ func (a *aiortcPeer) answer(ctx context.Context, offer string) (string, error) {
 	}
 	a.answerPath = filepath.Join(a.dir, "aiortc-answer.sdp")
 	a.resPath = filepath.Join(a.dir, "aiortc-result.json")
-	a.proc = startProc(a.t, a.dir, "aiortc", procOpts{env: []string{"PYTHONUNBUFFERED=1", "PYTHONNOUSERSITE=1"}},
+	a.proc = startProc(a.t, a.dir, "aiortc", procOpts{env: []string{"PYTHONUNBUFFERED=1", "PYTHONNOUSERSITE=1", "PYTHONDONTWRITEBYTECODE=1"}},
 		debianPython, script, "--offer", offerPath, "--answer", a.answerPath, "--result", a.resPath,
 		"--ip", peerIP, "--send-hz", fmt.Sprint(peerToneHz), "--expect-hz", fmt.Sprint(phoneToneHz),
 		"--seconds", "5", "--connect-timeout", "15", "--timeout", "40")

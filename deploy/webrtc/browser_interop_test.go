@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -55,8 +56,8 @@ type browser struct {
 }
 
 // launchChromium starts Chromium on about:blank and attaches to its page.
-// extraFlags replace nothing; they are appended (for experiments).
-func launchChromium(ctx context.Context, t *testing.T, dir string, ns *netns, extraFlags ...string) *browser {
+// For experiments, flags in drop are left out and extraFlags appended.
+func launchChromium(ctx context.Context, t *testing.T, dir string, ns *netns, drop []string, extraFlags ...string) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumBin); err != nil {
 		t.Fatalf("%s missing (apt-get install chromium): %v", chromiumBin, err)
@@ -75,7 +76,15 @@ func launchChromium(ctx context.Context, t *testing.T, dir string, ns *netns, ex
 		t.Fatal(err)
 	}
 	b := &browser{console: console}
-	args := append(chromiumFlags(filepath.Join(dir, "chromium-profile")), extraFlags...)
+	var args []string
+	for _, f := range chromiumFlags(filepath.Join(dir, "chromium-profile")) {
+		if slices.Contains(drop, f) {
+			t.Logf("experiment: without %s", f)
+			continue
+		}
+		args = append(args, f)
+	}
+	args = append(args, extraFlags...)
 	args = append(args, "about:blank")
 	b.proc = startProc(t, dir, "chromium", procOpts{extraFiles: []*os.File{cmdR, evW}, ns: ns}, chromiumBin, args...)
 	cmdR.Close()

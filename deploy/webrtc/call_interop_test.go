@@ -52,6 +52,14 @@ type peerReport struct {
 	LocalCandidate  string   `json:"localCandidate"`
 	RemoteCandidate string   `json:"remoteCandidate"`
 	Errors          []string `json:"errors"`
+
+	// Diagnostics one peer or the other can give.
+	PacketsLost          int64   `json:"packetsLost,omitempty"`          // Chromium
+	ConcealedSamples     int64   `json:"concealedSamples,omitempty"`     // Chromium
+	TotalSamplesReceived int64   `json:"totalSamplesReceived,omitempty"` // Chromium
+	FramesReceived       int64   `json:"framesReceived,omitempty"`       // aiortc, decoded frames
+	FramesInWindow       int64   `json:"framesInWindow,omitempty"`       // aiortc, while listening
+	FirstFrameMs         float64 `json:"firstFrameMs,omitempty"`         // aiortc
 }
 
 // webrtcPeer is Chromium or aiortc.
@@ -152,10 +160,23 @@ func runCall(ctx context.Context, t *testing.T, dir string, relay *relayProc, p 
 	}
 
 	// 3. answer: the peer's SDP back through the relay toward the phone.
+	// In production the answer reaches the relay only after the SIP 200 OK
+	// has crossed the proxy, while the peer already runs ICE and DTLS;
+	// SRTPGW_WEBRTC_ANSWER_DELAY (a Go duration) reproduces that latency.
+	if d, err := time.ParseDuration(os.Getenv("SRTPGW_WEBRTC_ANSWER_DELAY")); err == nil && d > 0 {
+		t.Logf("experiment: ng answer delayed by %v", d)
+		time.Sleep(d)
+	}
+	// received-from is where the SIP answer came from: the peer's host
+	// (Kamailio always adds it, ng-protocol.md b.6).
+	peerHost := res.answer.conn
+	if peerHost == "" || peerHost == "0.0.0.0" {
+		peerHost = peerIP
+	}
 	reply, err = ng.command(ctx, dict{
 		{"command", "answer"}, {"call-id", callID}, {"from-tag", res.fromTag}, {"to-tag", res.toTag},
 		{"sdp", answer}, {"ICE", "remove"}, {"rtcp-mux", []string{"demux"}},
-		{"received-from", []string{"IP4", peerIP}},
+		{"received-from", []string{"IP4", peerHost}},
 	})
 	if err != nil {
 		t.Fatalf("ng answer: %v", err)
@@ -324,8 +345,8 @@ func checkPhoneHeard(t *testing.T, phone *sim.Phone, sent int) {
 	}
 	samples, n := decodePCMU(pkts)
 	st := analyseTone(samples, sampleRate, peerToneHz, phoneToneHz)
-	t.Logf("phone sent %d packets; received %d RTP datagrams from %v, %d PCMU: %.1f s, %d of %d 20 ms blocks carry %.0f Hz, dominant %.0f Hz, rms %.0f",
-		sent, len(rtp), from, n, float64(len(samples))/sampleRate, st.toneBlocks, st.blocks, peerToneHz, st.dominantHz, st.rms)
+	t.Logf("phone sent %d packets; received %d RTP datagrams from %v, %d PCMU: %.1f s, %d of %d 20 ms blocks carry %.0f Hz, dominant %.0f Hz, rms %.0f; %v",
+		sent, len(rtp), from, n, float64(len(samples))/sampleRate, st.toneBlocks, st.blocks, peerToneHz, st.dominantHz, st.rms, readSeqGaps(pkts))
 	if min := 150; st.toneBlocks < min { // 3 s
 		t.Errorf("phone: only %d blocks with the peer's %.0f Hz tone, want >= %d", st.toneBlocks, peerToneHz, min)
 	}
@@ -343,11 +364,12 @@ func logRelayEvidence(t *testing.T, r *relayProc) []string {
 	case "rtpengine":
 		subs = []string{"ICE completed", "ICE negotiated", "ICE restart", "DTLS", "SRTP", "learned", "Confirmed peer", "nominat", "ICE failed"}
 	default:
-		subs = []string{"ICE", "STUN", "stun", "DTLS", "dtls", "handshake", "ERROR", "level=ERROR", "level=WARN"}
+		subs = []string{"ICE", "STUN", "stun", "DTLS", "dtls", "handshake", "level=ERROR", "level=WARN", "call ended"}
 	}
 	var lines []string
 	for _, l := range r.proc.grepLog(subs...) {
-		if !strings.Contains(l, "dump for") && !strings.Contains(l, "Response dump") {
+		// Skip the ng message dumps: they mention ICE in every request.
+		if !strings.Contains(l, "dump for") && !strings.Contains(l, "Response dump") && !strings.Contains(l, `dump="`) {
 			lines = append(lines, l)
 		}
 	}

@@ -34,15 +34,17 @@ type chromePeer struct {
 	br      *browser
 	baseURL string
 
+	shot bool // a screenshot has been saved
+
 	mu      sync.Mutex
 	offer   string
-	answers chan string
+	answers chan []byte
 	results chan []byte
 }
 
 // serve starts the page and signalling server on a random loopback port.
 func (c *chromePeer) serve(t *testing.T) {
-	c.answers = make(chan string, 1)
+	c.answers = make(chan []byte, 1)
 	c.results = make(chan []byte, 1)
 	mux := http.NewServeMux()
 	for _, f := range []string{"peer.html", "peer.js"} {
@@ -50,6 +52,9 @@ func (c *chromePeer) serve(t *testing.T) {
 			http.ServeFile(w, r, filepath.Join("testdata", f))
 		})
 	}
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent) // keeps a 404 out of the console log
+	})
 	mux.HandleFunc("GET /offer", func(w http.ResponseWriter, r *http.Request) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -69,14 +74,8 @@ func (c *chromePeer) serve(t *testing.T) {
 			}
 		}
 	}
-	answerBytes := make(chan []byte, 1)
-	mux.HandleFunc("POST /answer", post(answerBytes))
+	mux.HandleFunc("POST /answer", post(c.answers))
 	mux.HandleFunc("POST /result", post(c.results))
-	go func() {
-		for b := range answerBytes {
-			c.answers <- string(b)
-		}
-	}()
 	var ln net.Listener
 	err := c.ns.do(func() (err error) { ln, err = net.Listen("tcp4", "127.0.0.1:0"); return err })
 	if err != nil {
@@ -84,10 +83,7 @@ func (c *chromePeer) serve(t *testing.T) {
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		_ = srv.Close()
-		close(answerBytes)
-	})
+	t.Cleanup(func() { _ = srv.Close() })
 	c.baseURL = "http://" + ln.Addr().String()
 }
 
@@ -103,7 +99,7 @@ func (c *chromePeer) answer(ctx context.Context, offer string) (string, error) {
 	defer cancel()
 	select {
 	case a := <-c.answers:
-		return a, nil
+		return string(a), nil
 	case b := <-c.results: // the page failed before answering
 		return "", fmt.Errorf("page gave up before answering: %s", b)
 	case <-c.br.proc.done:
@@ -141,6 +137,7 @@ func (c *chromePeer) shoot(ctx context.Context) {
 		c.t.Errorf("screenshot: %v", err)
 		return
 	}
+	c.shot = true
 	c.t.Logf("screenshot %s (%d bytes)", path, n)
 }
 
@@ -153,11 +150,17 @@ func TestChromiumInterop(t *testing.T) {
 	relay := startRelay(ctx, t, dir, ns)
 	peer := &chromePeer{t: t, dir: dir, ns: ns}
 	peer.serve(t)
-	var extra []string
-	if f := os.Getenv("SRTPGW_CHROMIUM_EXTRA_FLAGS"); f != "" {
-		extra = strings.Fields(f) // experiments: the README's flag table
-	}
-	peer.br = launchChromium(ctx, t, dir, ns, extra...)
+	// Experiments (the README's flag table): add or drop browser flags.
+	extra := strings.Fields(os.Getenv("SRTPGW_CHROMIUM_EXTRA_FLAGS"))
+	drop := strings.Fields(os.Getenv("SRTPGW_CHROMIUM_DROP_FLAGS"))
+	peer.br = launchChromium(ctx, t, dir, ns, drop, extra...)
+	t.Cleanup(func() { // runs before the browser's own cleanup closes it
+		if !peer.shot && !peer.br.proc.exited() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			peer.shoot(sctx) // what the page showed when the test gave up
+		}
+	})
 	t.Logf("relay and chromium ready after %v", time.Since(start).Round(time.Millisecond))
 
 	res := runCall(ctx, t, dir, relay, peer, callOpts{})

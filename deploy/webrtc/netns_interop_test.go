@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -45,7 +46,8 @@ func newNetns(t *testing.T) *netns {
 	if os.Geteuid() != 0 {
 		t.Fatal("the Chromium test needs root for `ip netns add` (or SRTPGW_WEBRTC_NETNS=off on a loopback-only machine)")
 	}
-	name := fmt.Sprintf("srtpgw-webrtc-%d", os.Getpid())
+	removeStaleNetns(t)
+	name := fmt.Sprintf("%s%d", netnsPrefix, os.Getpid())
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add %s: %v: %s", name, err, out)
 	}
@@ -69,6 +71,24 @@ func newNetns(t *testing.T) *netns {
 	out, _ := exec.Command("ip", "-n", name, "-br", "addr").CombinedOutput()
 	t.Logf("network namespace %s: %s", name, strings.TrimSpace(string(out)))
 	return n
+}
+
+const netnsPrefix = "srtpgw-webrtc-"
+
+// removeStaleNetns deletes namespaces left by a test binary that was
+// killed before its cleanups ran (the name carries its pid).
+func removeStaleNetns(t *testing.T) {
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(strings.TrimPrefix(e.Name(), netnsPrefix))
+		if !strings.HasPrefix(e.Name(), netnsPrefix) || err != nil {
+			continue
+		}
+		if unix.Kill(pid, 0) == unix.ESRCH {
+			out, err := exec.Command("ip", "netns", "del", e.Name()).CombinedOutput()
+			t.Logf("removed stale network namespace %s: %v %s", e.Name(), err, out)
+		}
+	}
 }
 
 func setns(fd uintptr) error { return unix.Setns(int(fd), unix.CLONE_NEWNET) }

@@ -10,8 +10,6 @@ package webrtc
 
 import (
 	"bufio"
-	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -107,23 +105,6 @@ func (p *proc) exited() bool {
 func (p *proc) logText() string {
 	b, _ := os.ReadFile(p.logPath)
 	return string(b)
-}
-
-// waitLog polls the process log until a line contains want.
-func (p *proc) waitLog(ctx context.Context, want string) error {
-	for {
-		if strings.Contains(p.logText(), want) {
-			return nil
-		}
-		if p.exited() {
-			return fmt.Errorf("%s exited (%v) before logging %q", p.name, p.err, want)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: waiting for %q: %w", p.name, want, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // grepLog returns the log lines containing any of subs.

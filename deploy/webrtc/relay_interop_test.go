@@ -5,7 +5,7 @@ package webrtc
 // The relay under test, chosen by SRTPGW_INTEROP_RELAY exactly as in
 // deploy/kamailio: "srtpgw" (default; built from ./cmd/srtpgw) or
 // "rtpengine" (Debian rtpengine-daemon 10.5, userspace only, the reference
-// the harness was validated against). Media ports 46000-46999, ng on a free
+// the harness was validated against). Media ports 26000-26999 (below the ephemeral range, so a free ng port never falls inside), ng on a free
 // loopback port.
 
 import (
@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -23,10 +24,11 @@ const (
 	relayWAN     = "127.0.0.3"  // WebRTC side
 	phoneIP      = "127.0.0.10" // the simulated desk phone
 	peerIP       = "127.0.0.20" // aiortc's host candidate
-	portMin      = 46000
-	portMax      = 46999
+	portMin      = 26000
+	portMax      = 26999
 	relayEnv     = "SRTPGW_INTEROP_RELAY"
 	logDirEnv    = "SRTPGW_INTEROP_LOGDIR"
+	pcapEnv      = "SRTPGW_INTEROP_PCAP" // non-empty: capture the media ports
 	defaultRelay = "srtpgw"
 )
 
@@ -107,7 +109,29 @@ func startRelay(ctx context.Context, t *testing.T, dir string, ns *netns) *relay
 		t.Fatalf("%s does not answer ng ping on %s: %v", r.kind, r.ng, err)
 	}
 	t.Logf("relay %s answers ng on %s", r.kind, r.ng)
+	if os.Getenv(pcapEnv) != "" {
+		startCapture(ctx, t, dir, ns)
+	}
 	return r
+}
+
+// startCapture records the relay's media ports on lo (in ns) to
+// media.pcapng: STUN, DTLS, SRTP and the phone's RTP, for reading with
+// tshark when a step fails (Debian: tshark, which brings dumpcap).
+func startCapture(ctx context.Context, t *testing.T, dir string, ns *netns) {
+	t.Helper()
+	p := startProc(t, dir, "dumpcap", procOpts{ns: ns}, "dumpcap", "-q", "-i", "lo",
+		// Only the harness's own endpoints: other tests on this machine
+		// use 127.0.0.3 and ports in the same range.
+		"-f", fmt.Sprintf("udp portrange %d-%d and (host %s or host %s or host 127.0.0.1)", portMin, portMax, phoneIP, peerIP),
+		"-w", filepath.Join(dir, "media.pcapng"))
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(p.logText(), "Capturing on") {
+		if p.exited() || time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("dumpcap did not start: %s", p.logText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // moduleRoot finds the directory holding go.mod above the test's directory.

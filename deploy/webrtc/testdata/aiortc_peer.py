@@ -148,6 +148,8 @@ async def run(args, offer):
     dtls_up = asyncio.get_running_loop().create_future()
     samples = array.array("h")
     listening = {"on": False}
+    counts = {"framesReceived": 0, "framesInWindow": 0}
+    tasks = []  # the loop keeps only weak references to tasks
 
     @pc.on("iceconnectionstatechange")
     def on_ice():
@@ -168,25 +170,34 @@ async def run(args, offer):
             dtls_up.set_exception(RuntimeError("connection (ICE or DTLS) failed"))
 
     async def record(track):
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            if not listening["on"]:
-                continue
-            raw = bytes(frame.planes[0])[: frame.samples * 2]
-            chunk = array.array("h")
-            chunk.frombytes(raw)
-            if frame.sample_rate != RATE:
-                report["errors"].append(f"decoded at {frame.sample_rate} Hz, want {RATE}")
-            samples.extend(chunk)
+        try:
+            while True:
+                try:
+                    frame = await track.recv()
+                except MediaStreamError:
+                    logging.info("remote track ended after %d frames", counts["framesReceived"])
+                    return
+                counts["framesReceived"] += 1
+                if counts["framesReceived"] == 1:
+                    report["firstFrameMs"] = round((time.monotonic() - t0) * 1000, 1)
+                if not listening["on"]:
+                    continue
+                counts["framesInWindow"] += 1
+                raw = bytes(frame.planes[0])[: frame.samples * 2]
+                chunk = array.array("h")
+                chunk.frombytes(raw)
+                if frame.sample_rate != RATE:
+                    report["errors"].append(f"decoded at {frame.sample_rate} Hz, want {RATE}")
+                samples.extend(chunk)
+        except Exception as exc:
+            logging.exception("recording failed")
+            report["errors"].append(f"recording failed: {exc!r}")
 
     @pc.on("track")
     def on_track(track):
         logging.info("remote %s track", track.kind)
         if track.kind == "audio":
-            asyncio.ensure_future(record(track))
+            tasks.append(asyncio.ensure_future(record(track)))
 
     await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
     pc.addTrack(ToneTrack(args.send_hz))
@@ -210,6 +221,7 @@ async def run(args, offer):
         await asyncio.sleep(args.seconds)
         listening["on"] = False
         report["seconds"] = round(time.monotonic() - started, 2)
+        logging.info("listened %.2f s: %d frames in the window, %d in all", report["seconds"], counts["framesInWindow"], counts["framesReceived"])
 
     stats = await pc.getStats()
     for s in stats.values():
@@ -230,6 +242,7 @@ async def run(args, offer):
     report["errors"] += details.pop("errors", [])
     report.update(details)
     report["localCandidate"], report["remoteCandidate"] = selected_pair(pc)
+    report.update(counts)
     report.update(analyse(list(samples), RATE, args.expect_hz, args.send_hz))
     await pc.close()
     return report

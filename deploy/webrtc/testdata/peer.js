@@ -108,7 +108,8 @@ async function collectStats(pc) {
       report.iceRole = s.iceRole;
       report.dtlsRole = s.dtlsRole;
       report.dtlsState = s.dtlsState;
-      report.tlsVersion = s.tlsVersion;
+      // getStats gives the record-layer version in hex: FEFD is DTLS 1.2.
+      report.tlsVersion = s.tlsVersion === 'FEFD' ? 'DTLSv1.2 (FEFD)' : s.tlsVersion;
       report.dtlsCipher = s.dtlsCipher;
       report.srtpCipher = s.srtpCipher;
       const pair = byId.get(s.selectedCandidatePairId);
