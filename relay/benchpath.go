@@ -2,9 +2,9 @@ package relay
 
 import (
 	"crypto/rand"
-	"log/slog"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"runtime"
 	"time"
