@@ -160,30 +160,26 @@ func (l *Leg) addrs() (remote netip.AddrPort, local []netip.AddrPort) {
 func (c *Call) endRecordLocked(reason EndReason, end time.Time) EndRecord {
 	phone, up := c.phoneAndUpstream()
 	e := EndRecord{Start: c.created, End: end, Reason: reason, Answered: c.answered}
-	e.PhoneToUpstream = direction(phone, up)
-	e.UpstreamToPhone = direction(up, phone)
+	e.PhoneToUpstream = direction(phone)
+	e.UpstreamToPhone = direction(up)
 	return e
 }
 
-func direction(from, to *Leg) Direction {
-	var in, out Counts
+// direction sums what arrived from the party of leg from and what was
+// forwarded on toward the other party (counted where it arrived).
+func direction(from *Leg) Direction {
+	var in Counts
 	for _, m := range from.medias {
 		for _, s := range m.streams() {
 			c := s.stats.snapshot()
 			in.Add(&c)
 		}
 	}
-	for _, m := range to.medias {
-		for _, s := range m.streams() {
-			c := s.stats.snapshot()
-			out.Add(&c)
-		}
-	}
 	return Direction{
 		Received:  in.InPackets,
 		Bytes:     in.InBytes,
-		Forwarded: out.OutPackets,
-		FwdBytes:  out.OutBytes,
+		Forwarded: in.FwdPackets,
+		FwdBytes:  in.FwdBytes,
 		Drops:     in.DropMap(),
 	}
 }

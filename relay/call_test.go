@@ -12,6 +12,7 @@ import (
 	"github.com/pion/dtls/v3"
 
 	"github.com/srtpgw/srtpgw/relay/sim"
+	"github.com/srtpgw/srtpgw/relay/udp"
 )
 
 const packetsEachWay = 500
@@ -46,21 +47,32 @@ func TestWholeCallLoopback(t *testing.T) {
 		{"gcm256", dtls.SRTP_AEAD_AES_256_GCM, "AEAD_AES_256_GCM"},
 		{"cm80", dtls.SRTP_AES128_CM_HMAC_SHA1_80, "AES_CM_128_HMAC_SHA1_80"},
 	}
-	for _, setup := range []string{"active", "passive"} {
-		for _, prof := range profiles {
-			for _, mux := range []bool{false, true} {
-				name := fmt.Sprintf("%s/%s/mux=%v", setup, prof.name, mux)
-				t.Run(name, func(t *testing.T) {
-					wholeCall(t, callOpts{setup: setup, mux: mux, profiles: []dtls.SRTPProtectionProfile{prof.p}}, prof.want)
-				})
+	for _, io := range []string{"goroutines", "poller"} {
+		for _, setup := range []string{"active", "passive"} {
+			for _, prof := range profiles {
+				for _, mux := range []bool{false, true} {
+					name := fmt.Sprintf("%s/%s/%s/mux=%v", io, setup, prof.name, mux)
+					t.Run(name, func(t *testing.T) {
+						wholeCall(t, io == "poller", callOpts{setup: setup, mux: mux, profiles: []dtls.SRTPProtectionProfile{prof.p}}, prof.want)
+					})
+				}
 			}
 		}
 	}
 }
 
-func wholeCall(t *testing.T, o callOpts, wantProfile string) {
+func wholeCall(t *testing.T, poller bool, o callOpts, wantProfile string) {
 	base := runtime.NumGoroutine()
-	r, rec := newTestRelay(t, nil)
+	var mod func(*Config)
+	var p *udp.Poller
+	if poller {
+		var err error
+		if p, err = udp.NewPoller(2); err != nil {
+			t.Fatal(err)
+		}
+		mod = func(c *Config) { c.Network = udp.System{Poller: p} }
+	}
+	r, rec := newTestRelay(t, mod)
 	c := placeCall(t, r, "call-"+t.Name(), o)
 	if got := c.up.Profile(); got != o.profiles[0] {
 		t.Fatalf("upstream negotiated %v", got)
@@ -174,6 +186,9 @@ func wholeCall(t *testing.T, o callOpts, wantProfile string) {
 	}
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if p != nil {
+		p.Close()
 	}
 	c.phone.Close()
 	c.up.Close()

@@ -243,20 +243,23 @@ func cryptoDrop(err error) DropReason {
 	}
 }
 
-// received counts a datagram accepted from the stream's peer. An atomic
-// store is a locked instruction on amd64, so the values that rarely change
-// (the coarse clock moves every 100 ms, the SSRC almost never) are
-// compared first and only written on change.
+// received counts a datagram accepted from the stream's peer, in the
+// pending counters the owning goroutine publishes in batches. lastRx and
+// the SSRC are published at once but written only when they change (an
+// atomic store is a locked instruction on amd64; the coarse clock moves
+// every 100 ms, the SSRC almost never).
 func (s *Stream) received(class pktClass, pkt, body []byte) {
+	p := &s.pend
+	p.dirty = true
+	p.in++
+	p.inB += uint64(len(pkt))
 	st := &s.stats
-	st.inPackets.Add(1)
-	st.inBytes.Add(uint64(len(pkt)))
 	if now := s.clock.nowNS(); st.lastRx.Load() != now {
 		st.lastRx.Store(now)
 	}
 	if class == classRTCP {
-		st.rtcpIn.Add(1)
-		st.rtcpBytes.Add(uint64(len(pkt)))
+		p.rtcp++
+		p.rtcpB += uint64(len(pkt))
 	} else if ssrc := binary.BigEndian.Uint32(body[8:12]); st.ssrc.Load() != ssrc {
 		st.ssrc.Store(ssrc)
 	}

@@ -24,7 +24,16 @@ func (r *Relay) addMediaLocked(l *Leg, idx int, typ string) (*Media, error) {
 	m.rtp = newStream(m, 1, pair.RTP, l.iface.Advertised, l.secure(), r.clock)
 	m.rtcp = newStream(m, 2, pair.RTCP, l.iface.Advertised, l.secure(), r.clock)
 	l.medias = append(l.medias, m)
+	// A call's sockets share one poller worker, for cache locality.
+	group := uint32(r.totalCalls.Load())
 	for _, s := range m.streams() {
+		if pc, ok := s.conn.(*udp.FDConn); ok {
+			s.polled = true // closeMedia closes done for it, attached or not
+			if err := pc.Attach(s, group); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
@@ -40,7 +49,10 @@ func (r *Relay) addMediaLocked(l *Leg, idx int, typ string) (*Media, error) {
 func closeMedia(m *Media, advertised bool) {
 	for _, s := range m.streams() {
 		s.closeEndpoint()
-		s.conn.Close()
+		s.conn.Close() // a polled socket's Close waits until its worker let go
+		if s.polled {
+			close(s.done)
+		}
 	}
 	for _, s := range m.streams() {
 		<-s.done

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"time"
+
+	"github.com/srtpgw/srtpgw/relay/udp"
 )
 
 // maxPacket is the largest datagram relayed. A read that fills the buffer
@@ -16,10 +18,74 @@ const maxPacket = 2048
 // index) on top of maxPacket.
 const scratchSize = maxPacket + 64
 
-// readLoop owns s's socket: it reads, lets handle decide, and writes. It
-// returns when the socket is closed.
+// A stream's socket is read one of two ways. With the batched poller
+// (Linux, the daemon's default) a worker goroutine calls the udp.Receiver
+// methods below for many sockets. Otherwise (the in-memory test network,
+// or the poller switched off) one readLoop goroutine per socket does the
+// same through process and publishes after every packet.
+var _ udp.Receiver = (*Stream)(nil)
+
+// Receive is udp.Receiver: one datagram from the poller.
+func (s *Stream) Receive(pkt []byte, from netip.AddrPort, scratch []byte) ([]byte, udp.Conn, netip.AddrPort) {
+	out, sink, to := s.process(pkt, from, scratch)
+	if out == nil {
+		return nil, nil, to
+	}
+	return out, sink.conn, to
+}
+
+// SendFailed is udp.Receiver: the poller could not send out.
+func (s *Stream) SendFailed(out []byte) {
+	p := &s.pend
+	p.dirty = true
+	p.drops[DropSendError]++
+	if out[0] <= 3 {
+		return // a STUN response was not counted as forwarded
+	}
+	p.fwd--
+	p.fwdB -= uint64(len(out))
+	if classify(out) == classRTCP {
+		p.fwdRTCP--
+		p.fwdRTCPB -= uint64(len(out))
+	}
+}
+
+// Flush is udp.Receiver: publish the pending counters.
+func (s *Stream) Flush() { s.stats.publish(&s.pend) }
+
+// process runs handle for one datagram and counts the outcome. It returns
+// what to send, or nil.
+func (s *Stream) process(pkt []byte, from netip.AddrPort, scratch []byte) ([]byte, *Stream, netip.AddrPort) {
+	if len(pkt) >= maxPacket {
+		s.pend.dirty = true
+		s.pend.drops[DropMalformed]++
+		return nil, nil, from
+	}
+	out, sink, to, drop := s.handle(pkt, from, scratch)
+	if drop != dropNone {
+		s.pend.dirty = true
+		s.pend.drops[drop]++
+		return nil, nil, to
+	}
+	if out == nil || out[0] <= 3 {
+		return out, sink, to // nothing, or a STUN response: control traffic, not media
+	}
+	p := &s.pend
+	p.fwd++
+	p.fwdB += uint64(len(out))
+	if classify(out) == classRTCP { // SRTCP keeps the RTCP header in the clear
+		p.fwdRTCP++
+		p.fwdRTCPB += uint64(len(out))
+	}
+	return out, sink, to
+}
+
+// readLoop owns s's socket when it is not polled: it reads, processes,
+// writes and publishes after every packet. It returns when the socket is
+// closed.
 func (s *Stream) readLoop() {
 	defer close(s.done)
+	defer s.Flush()
 	buf := make([]byte, maxPacket)
 	scratch := make([]byte, scratchSize)
 	for {
@@ -30,39 +96,18 @@ func (s *Stream) readLoop() {
 			}
 			// Transient errors (e.g. ICMP feedback surfacing on Linux) do
 			// not end the stream; a closed socket does.
-			s.stats.drops[DropMalformed].Add(1)
+			s.pend.dirty = true
+			s.pend.drops[DropMalformed]++
+			s.Flush()
 			continue
 		}
-		if n >= maxPacket {
-			s.stats.drops[DropMalformed].Add(1)
-			continue
+		out, sink, to := s.process(buf[:n], from, scratch)
+		if out != nil {
+			if _, err := sink.conn.WriteToUDPAddrPort(out, to); err != nil {
+				s.SendFailed(out)
+			}
 		}
-		s.forward(buf[:n], from, scratch)
-	}
-}
-
-// forward runs handle for one datagram and performs its output.
-func (s *Stream) forward(pkt []byte, from netip.AddrPort, scratch []byte) {
-	out, sink, to, drop := s.handle(pkt, from, scratch)
-	if drop != dropNone {
-		s.stats.drops[drop].Add(1)
-		return
-	}
-	if out == nil {
-		return
-	}
-	if _, err := sink.conn.WriteToUDPAddrPort(out, to); err != nil {
-		sink.stats.drops[DropSendError].Add(1)
-		return
-	}
-	if out[0] <= 3 {
-		return // a STUN response: control traffic, not media
-	}
-	sink.stats.outPackets.Add(1)
-	sink.stats.outBytes.Add(uint64(len(out)))
-	if classify(out) == classRTCP { // SRTCP keeps the RTCP header in clear
-		sink.stats.outRTCP.Add(1)
-		sink.stats.outRTCPB.Add(uint64(len(out)))
+		s.Flush()
 	}
 }
 
@@ -82,5 +127,5 @@ func newCoarseClock(now func() time.Time) *coarseClock {
 
 func (c *coarseClock) tick() { c.ns.Store(c.now().UnixNano()) }
 
-// now returns the clock in unix nanos.
+// nowNS returns the clock in unix nanos.
 func (c *coarseClock) nowNS() int64 { return c.ns.Load() }

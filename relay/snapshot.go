@@ -53,16 +53,16 @@ func (r *Relay) Snapshot() Snapshot {
 	for _, reason := range EndReasons() {
 		s.CallsEnded[reason] = r.endCount(reason)
 	}
-	// Traffic is what was relayed, counted on the leg it left by: what
-	// left toward the upstream went phone -> upstream.
+	// Traffic is what was relayed, counted on the leg it arrived on: what
+	// the phone leg forwarded went phone -> upstream.
 	add := func(dir string, c *Counts) {
 		k := s.Traffic[[2]string{dir, "rtp"}]
-		k.Packets += c.OutPackets - c.OutRTCP
-		k.Bytes += c.OutBytes - c.OutRTCPB
+		k.Packets += c.FwdPackets - c.FwdRTCP
+		k.Bytes += c.FwdBytes - c.FwdRTCPB
 		s.Traffic[[2]string{dir, "rtp"}] = k
 		k = s.Traffic[[2]string{dir, "rtcp"}]
-		k.Packets += c.OutRTCP
-		k.Bytes += c.OutRTCPB
+		k.Packets += c.FwdRTCP
+		k.Bytes += c.FwdRTCPB
 		s.Traffic[[2]string{dir, "rtcp"}] = k
 		for i, n := range c.Drops {
 			if i != int(dropNone) {
@@ -72,13 +72,13 @@ func (r *Relay) Snapshot() Snapshot {
 	}
 	r.mu.Lock()
 	s.ActiveCalls = len(r.calls)
-	add(DirUpstreamToPhone, &r.endedPhone)
-	add(DirPhoneToUpstream, &r.endedUpstream)
+	add(DirPhoneToUpstream, &r.endedPhone)
+	add(DirUpstreamToPhone, &r.endedUpstream)
 	for _, c := range r.calls {
 		for _, l := range c.legs {
-			dir := DirUpstreamToPhone
+			dir := DirPhoneToUpstream
 			if l.secure() {
-				dir = DirPhoneToUpstream
+				dir = DirUpstreamToPhone
 			}
 			for _, m := range l.medias {
 				for _, st := range m.streams() {

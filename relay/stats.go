@@ -56,30 +56,42 @@ func DropReasons() []DropReason {
 	return out
 }
 
-// streamStats are the per-socket counters. Only the goroutine that owns the
-// socket (and, for tx, the goroutine of the peer stream that writes through
-// it) updates them, with atomics, so a snapshot needs no lock and the packet
-// path takes none (DESIGN §3).
+// streamStats are the per-socket counters, published with atomics so that
+// a snapshot needs no lock (DESIGN §3). The goroutine that owns the socket
+// counts into pendStats without atomics and publishes them here in flush:
+// after every packet on a goroutine-per-socket stream, once per batch or
+// idle moment on a polled one. Everything is counted at the stream the
+// packet arrived on: "forwarded" is what this stream sent on toward the
+// other party.
 type streamStats struct {
 	inPackets  atomic.Uint64 // accepted from this socket's peer (source checked, authenticated)
 	inBytes    atomic.Uint64
-	outPackets atomic.Uint64 // relayed: written to this socket's peer
-	outBytes   atomic.Uint64
-	outRTCP    atomic.Uint64 // the RTCP share of outPackets
-	outRTCPB   atomic.Uint64 // the RTCP share of outBytes
 	rtcpIn     atomic.Uint64 // the RTCP share of inPackets
 	rtcpBytes  atomic.Uint64 // the RTCP share of inBytes
+	fwdPackets atomic.Uint64 // sent on toward the other party, as written
+	fwdBytes   atomic.Uint64
+	fwdRTCP    atomic.Uint64 // the RTCP share of fwdPackets
+	fwdRTCPB   atomic.Uint64
 	drops      [numDropReasons]atomic.Uint64
 	lastRx     atomic.Int64 // unix nanos of the last accepted packet (coarse clock)
 	ssrc       atomic.Uint32
 }
 
+// pendStats are counts not yet published; only the owning goroutine
+// touches them.
+type pendStats struct {
+	in, inB, rtcp, rtcpB         uint64
+	fwd, fwdB, fwdRTCP, fwdRTCPB uint64
+	drops                        [numDropReasons]uint64
+	dirty                        bool
+}
+
 // Counts is a plain copy of one stream's counters.
 type Counts struct {
 	InPackets, InBytes   uint64
-	OutPackets, OutBytes uint64
-	OutRTCP, OutRTCPB    uint64
 	RTCPIn, RTCPBytes    uint64
+	FwdPackets, FwdBytes uint64
+	FwdRTCP, FwdRTCPB    uint64
 	Drops                [numDropReasons]uint64
 }
 
@@ -96,12 +108,12 @@ func (c *Counts) DropTotal() uint64 {
 func (c *Counts) Add(o *Counts) {
 	c.InPackets += o.InPackets
 	c.InBytes += o.InBytes
-	c.OutPackets += o.OutPackets
-	c.OutBytes += o.OutBytes
-	c.OutRTCP += o.OutRTCP
-	c.OutRTCPB += o.OutRTCPB
 	c.RTCPIn += o.RTCPIn
 	c.RTCPBytes += o.RTCPBytes
+	c.FwdPackets += o.FwdPackets
+	c.FwdBytes += o.FwdBytes
+	c.FwdRTCP += o.FwdRTCP
+	c.FwdRTCPB += o.FwdRTCPB
 	for i := range c.Drops {
 		c.Drops[i] += o.Drops[i]
 	}
@@ -122,15 +134,39 @@ func (s *streamStats) snapshot() Counts {
 	c := Counts{
 		InPackets:  s.inPackets.Load(),
 		InBytes:    s.inBytes.Load(),
-		OutPackets: s.outPackets.Load(),
-		OutBytes:   s.outBytes.Load(),
-		OutRTCP:    s.outRTCP.Load(),
-		OutRTCPB:   s.outRTCPB.Load(),
 		RTCPIn:     s.rtcpIn.Load(),
 		RTCPBytes:  s.rtcpBytes.Load(),
+		FwdPackets: s.fwdPackets.Load(),
+		FwdBytes:   s.fwdBytes.Load(),
+		FwdRTCP:    s.fwdRTCP.Load(),
+		FwdRTCPB:   s.fwdRTCPB.Load(),
 	}
 	for i := range s.drops {
 		c.Drops[i] = s.drops[i].Load()
 	}
 	return c
+}
+
+// publish adds p to s and clears p.
+func (s *streamStats) publish(p *pendStats) {
+	if !p.dirty {
+		return
+	}
+	add := func(a *atomic.Uint64, v uint64) {
+		if v != 0 {
+			a.Add(v)
+		}
+	}
+	add(&s.inPackets, p.in)
+	add(&s.inBytes, p.inB)
+	add(&s.rtcpIn, p.rtcp)
+	add(&s.rtcpBytes, p.rtcpB)
+	add(&s.fwdPackets, p.fwd)
+	add(&s.fwdBytes, p.fwdB)
+	add(&s.fwdRTCP, p.fwdRTCP)
+	add(&s.fwdRTCPB, p.fwdRTCPB)
+	for i, v := range p.drops {
+		add(&s.drops[i], v)
+	}
+	*p = pendStats{}
 }

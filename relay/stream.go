@@ -25,6 +25,7 @@ type Stream struct {
 	local      netip.AddrPort
 	advertised netip.AddrPort
 	secure     bool // DTLS-SRTP leg: decrypt ingress, DTLS runs here
+	polled     bool // read by a udp.Poller worker, not a readLoop goroutine
 	clock      *coarseClock
 	done       chan struct{} // closed when readLoop returns
 	// ------------------------------------------------------------------
@@ -41,8 +42,10 @@ type Stream struct {
 	early   []earlyRecord
 
 	// seq keeps upstream sequence numbers continuous across phone
-	// restarts; only the read loop touches it.
-	seq seqMap
+	// restarts, and pend holds counts not yet published into stats; only
+	// the goroutine that reads the socket touches either.
+	seq  seqMap
+	pend pendStats
 
 	// dtlsIdentity names what the current handshake was started for (role,
 	// fingerprints, peer); guarded by Relay.mu. A re-answer that changes

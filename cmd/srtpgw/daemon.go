@@ -20,6 +20,7 @@ import (
 	"github.com/srtpgw/srtpgw/relay"
 	"github.com/srtpgw/srtpgw/relay/audit"
 	"github.com/srtpgw/srtpgw/relay/ng"
+	"github.com/srtpgw/srtpgw/relay/udp"
 )
 
 // Handshake caps (security requirement A4): at most this many DTLS
@@ -43,6 +44,7 @@ type daemon struct {
 	certs  *crypto.CertStore
 	audit  *audit.Log
 	relay  *relay.Relay
+	poller *udp.Poller
 	ng     *ng.Server
 	ngUDP  *net.UDPConn
 	ngTCP  net.Listener
@@ -79,6 +81,13 @@ func startDaemon(cfg Config, log *slog.Logger) (_ *daemon, err error) {
 	sink := auditSink{log: d.audit, l: log}
 
 	rc := cfg.relayConfig()
+	// Media sockets go to the batched poller (epoll + recvmmsg/sendmmsg, one
+	// worker per CPU); where it is unavailable each socket gets a goroutine.
+	if d.poller, err = udp.NewPoller(0); err != nil {
+		log.Warn("batched socket I/O unavailable, using a goroutine per socket", "err", err)
+		d.poller = nil
+	}
+	rc.Network = udp.System{TOS: udp.DSCPExpedited, Poller: d.poller}
 	rc.Certs = d.certs
 	rc.Events = sink
 	rc.Logger = log
@@ -208,6 +217,10 @@ func (d *daemon) closeAll() {
 	d.wg.Wait()
 	if d.relay != nil {
 		d.relay.Close()
+	}
+	if d.poller != nil {
+		d.poller.Close() // after the relay: every socket is closed by now
+		d.poller = nil
 	}
 }
 

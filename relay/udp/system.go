@@ -23,10 +23,17 @@ type System struct {
 	// receive buffer absorbs them instead of dropping.
 	RecvBuffer int
 	SendBuffer int
+	// Poller, when set, owns the sockets: see ListenUDP.
+	Poller *Poller
 }
 
-// ListenUDP binds one UDP socket on laddr with the configured options.
+// ListenUDP binds one UDP socket on laddr with the configured options. With
+// a Poller the socket belongs to it (an *FDConn the relay attaches a
+// Receiver to); without, it is an ordinary *net.UDPConn read by a goroutine.
 func (s System) ListenUDP(laddr netip.AddrPort) (Conn, error) {
+	if s.Poller != nil {
+		return listenFD(s.Poller, laddr, s)
+	}
 	lc := net.ListenConfig{Control: s.control}
 	network := "udp4"
 	if laddr.Addr().Is6() && !laddr.Addr().Is4In6() {
@@ -41,33 +48,35 @@ func (s System) ListenUDP(laddr netip.AddrPort) (Conn, error) {
 
 func (s System) control(network, _ string, rc syscall.RawConn) error {
 	var serr error
-	err := rc.Control(func(fd uintptr) {
-		if s.RecvBuffer > 0 {
-			if e := syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, s.RecvBuffer); e != nil {
-				serr = fmt.Errorf("SO_RCVBUF: %w", e)
-				return
-			}
-		}
-		if s.SendBuffer > 0 {
-			if e := syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, s.SendBuffer); e != nil {
-				serr = fmt.Errorf("SO_SNDBUF: %w", e)
-				return
-			}
-		}
-		if s.TOS != 0 {
-			var e error
-			if network == "udp6" {
-				e = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IPV6, syscall.IPV6_TCLASS, s.TOS)
-			} else {
-				e = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, syscall.IP_TOS, s.TOS)
-			}
-			if e != nil {
-				serr = fmt.Errorf("TOS: %w", e)
-			}
-		}
-	})
+	err := rc.Control(func(fd uintptr) { serr = s.setOptions(int(fd), network == "udp6") })
 	if err != nil {
 		return err
 	}
 	return serr
+}
+
+// setOptions applies buffer sizes and the TOS/traffic class to fd.
+func (s System) setOptions(fd int, v6 bool) error {
+	if s.RecvBuffer > 0 {
+		if e := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, s.RecvBuffer); e != nil {
+			return fmt.Errorf("SO_RCVBUF: %w", e)
+		}
+	}
+	if s.SendBuffer > 0 {
+		if e := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, s.SendBuffer); e != nil {
+			return fmt.Errorf("SO_SNDBUF: %w", e)
+		}
+	}
+	if s.TOS != 0 {
+		var e error
+		if v6 {
+			e = syscall.SetsockoptInt(fd, syscall.IPPROTO_IPV6, syscall.IPV6_TCLASS, s.TOS)
+		} else {
+			e = syscall.SetsockoptInt(fd, syscall.IPPROTO_IP, syscall.IP_TOS, s.TOS)
+		}
+		if e != nil {
+			return fmt.Errorf("TOS: %w", e)
+		}
+	}
+	return nil
 }
