@@ -200,8 +200,26 @@ func (e *Endpoint) Close() error {
 		_ = e.pc.Close()
 		e.markDone()
 		e.wg.Wait()
+		// Let go of pion's connection (its handshake cache, buffers and
+		// cipher state): a retired association lives on in the relay's
+		// stream only as a closed marker for the rest of the call.
+		e.mu.Lock()
+		e.conn = nil
+		e.mu.Unlock()
 	})
 	return nil
+}
+
+// Retire ends the association locally without telling the peer: no
+// close_notify is sent (our side of the pipe is closed first, so pion's
+// alert cannot be written), pion's goroutines and buffers are released,
+// and Feed refuses from then on. The relay calls it once the peer has sent
+// authenticated SRTP: the peer then holds the keys, so its handshake is
+// complete and it will not retransmit a flight we would need to answer
+// (RFC 6347 §4.2.4). A long call then costs no DTLS state at all.
+func (e *Endpoint) Retire() {
+	_ = e.pc.Close()
+	_ = e.Close()
 }
 
 // Handshake runs the DTLS handshake to completion and exports the SRTP keys. It blocks, so

@@ -139,6 +139,13 @@ func (s *Stream) handle(pkt []byte, from netip.AddrPort, scratch []byte) (out []
 		if err != nil {
 			return nil, nil, to, cryptoDrop(err)
 		}
+		// The peer just proved it holds the keys: its handshake is done,
+		// so the DTLS association can let go of its state for the rest
+		// of the call (crypto.Endpoint.Retire).
+		if ep := s.endpoint.Load(); ep != nil && ep != s.retired {
+			s.retired = ep
+			go ep.Retire()
+		}
 		// Only a packet that authenticated may move the remote address
 		// (DESIGN §3): SRTP authentication is the proof of the peer. On
 		// an ICE leg the address must also have passed a check (RFC 8445

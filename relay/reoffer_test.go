@@ -88,3 +88,42 @@ func TestReofferNewPhonePort(t *testing.T) {
 	}
 	eventually(t, 2*time.Second, "media after the storm", func() bool { return phone2.Count() == 21 })
 }
+
+// TestDTLSRetiredSilently: once the upstream's SRTP authenticates, srtpgw
+// releases its DTLS association for the rest of the call without sending
+// the peer anything (no close_notify alert), and media keeps flowing.
+func TestDTLSRetiredSilently(t *testing.T) {
+	r, _ := newTestRelay(t, nil)
+	defer r.Close()
+	c := placeCall(t, r, "retire", callOpts{setup: "active", mux: true})
+	us := c.stream(t, 1, 1)
+	ep := us.endpoint.Load()
+	if _, err := c.up.SendRTP(upstreamPacket(0)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, "association retired", func() bool {
+		select {
+		case <-ep.Done():
+			return true
+		default:
+			return false
+		}
+	})
+	for i := range 10 {
+		if _, err := c.up.SendRTP(upstreamPacket(i + 1)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.phone.SendRTP(payload("PHONE", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 2*time.Second, "media after retirement", func() bool {
+		got, _ := c.up.Received()
+		return len(got) == 10 && c.phone.Count() == 11
+	})
+	for _, p := range c.up.Captured() {
+		if p.Data[0] == 21 { // TLS alert record (RFC 6347 §4.1): close_notify would be one
+			t.Fatalf("srtpgw sent a DTLS alert: % x", p.Data[:min(16, len(p.Data))])
+		}
+	}
+}

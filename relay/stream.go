@@ -42,10 +42,12 @@ type Stream struct {
 	early   []earlyRecord
 
 	// seq keeps upstream sequence numbers continuous across phone
-	// restarts, and pend holds counts not yet published into stats; only
-	// the goroutine that reads the socket touches either.
-	seq  seqMap
-	pend pendStats
+	// restarts, pend holds counts not yet published into stats, retired
+	// remembers which DTLS association was retired; only the goroutine
+	// that reads the socket touches them.
+	seq     seqMap
+	pend    pendStats
+	retired *crypto.Endpoint // the association already told to Retire
 
 	// dtlsIdentity names what the current handshake was started for (role,
 	// fingerprints, peer); guarded by Relay.mu. A re-answer that changes

@@ -6,12 +6,14 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	"github.com/srtpgw/srtpgw/relay/udp"
 )
 
 // leg is one party's side of a call: an RTP and an RTCP socket on one
 // interface, like a relay's port pair, and where that party wants media.
 type leg struct {
-	rtp, rtcp *net.UDPConn
+	rtp, rtcp udp.Conn
 	port      int
 	peerRTP   atomic.Pointer[netip.AddrPort]
 	peerRTCP  atomic.Pointer[netip.AddrPort]
@@ -25,9 +27,10 @@ func (l *leg) setPeer(ep endpoint) {
 
 // fcall is a call: two legs, each socket with one forwarding goroutine.
 type fcall struct {
-	legs [2]*leg
-	wg   sync.WaitGroup
-	st   Stats // per call, so forwarding goroutines of different calls share no cache line
+	legs  [2]*leg
+	group uint32 // poller worker group
+	wg    sync.WaitGroup
+	st    Stats // per call, so forwarding goroutines of different calls share no cache line
 }
 
 // start forwards each socket's datagrams out of the other leg's matching
@@ -36,13 +39,43 @@ type fcall struct {
 func (c *fcall) start() {
 	for i, l := range c.legs {
 		o := c.legs[1-i]
-		c.wg.Add(2)
-		go c.forward(l.rtp, o.rtp, &o.peerRTP)
-		go c.forward(l.rtcp, o.rtcp, &o.peerRTCP)
+		for _, p := range []struct {
+			in, out udp.Conn
+			peer    *atomic.Pointer[netip.AddrPort]
+		}{{l.rtp, o.rtp, &o.peerRTP}, {l.rtcp, o.rtcp, &o.peerRTCP}} {
+			// With a poller (-poller), the socket strategy is srtpgw's:
+			// batched workers instead of a goroutine per socket.
+			if fc, ok := p.in.(*udp.FDConn); ok {
+				fc.Attach(&pollFwd{st: &c.st, out: p.out, peer: p.peer}, c.group)
+				continue
+			}
+			c.wg.Add(1)
+			go c.forward(p.in, p.out, p.peer)
+		}
 	}
 }
 
-func (c *fcall) forward(in, out *net.UDPConn, peer *atomic.Pointer[netip.AddrPort]) {
+// pollFwd is the poller's version of forward.
+type pollFwd struct {
+	st   *Stats
+	out  udp.Conn
+	peer *atomic.Pointer[netip.AddrPort]
+}
+
+func (f *pollFwd) Receive(pkt []byte, _ netip.AddrPort, _ []byte) ([]byte, udp.Conn, netip.AddrPort) {
+	dst := f.peer.Load()
+	if dst == nil {
+		f.st.Dropped.Add(1)
+		return nil, nil, netip.AddrPort{}
+	}
+	f.st.Forwarded.Add(1)
+	return pkt, f.out, *dst
+}
+
+func (f *pollFwd) SendFailed([]byte) { f.st.SendErrors.Add(1) }
+func (f *pollFwd) Flush()            {}
+
+func (c *fcall) forward(in, out udp.Conn, peer *atomic.Pointer[netip.AddrPort]) {
 	st := &c.st
 	defer c.wg.Done()
 	buf := make([]byte, 2048)

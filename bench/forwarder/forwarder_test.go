@@ -102,7 +102,7 @@ func newServer(t *testing.T) (*Server, *net.UDPConn) {
 	return s, c
 }
 
-func udp(t *testing.T) *net.UDPConn {
+func listenLoopback(t *testing.T) *net.UDPConn {
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func TestCallForwardsBothWays(t *testing.T) {
 	if r := ngDo(t, ng, "1", map[string]any{"command": "ping"}); r["result"] != "pong" {
 		t.Fatalf("ping: %v", r)
 	}
-	phone, up := udp(t), udp(t)
+	phone, up := listenLoopback(t), listenLoopback(t)
 	offer := ngDo(t, ng, "2", map[string]any{"command": "offer", "call-id": "c1", "from-tag": "a",
 		"sdp": sdpFor(phone), "direction": []any{"lan", "wan"}})
 	if offer["result"] != "ok" {

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/srtpgw/srtpgw/relay/udp"
 	"net"
 	"net/netip"
 	"sync"
@@ -29,6 +30,10 @@ type Config struct {
 	ListenNG         string
 	Interfaces       []Interface // the first is the default for both legs
 	PortMin, PortMax int
+	// Poller, when set, makes the media sockets srtpgw's kind: read by
+	// batched poller workers (epoll, recvmmsg, sendmmsg) instead of one
+	// goroutine each, so srtpgw can be compared with the same strategy.
+	Poller *udp.Poller
 }
 
 // Server is the forwarder: one ng socket, a call table, a port cursor.
@@ -37,11 +42,12 @@ type Server struct {
 	conn *net.UDPConn
 	done chan struct{}
 
-	mu       sync.Mutex // guards the fields below
-	calls    map[string]*fcall
-	cache    map[string]cached
-	nextPort int
-	closed   Stats // counters of deleted calls
+	mu        sync.Mutex // guards the fields below
+	calls     map[string]*fcall
+	cache     map[string]cached
+	nextPort  int
+	nextGroup uint32 // poller worker group of the next call
+	closed    Stats  // counters of deleted calls
 }
 
 type cached struct {
@@ -241,7 +247,8 @@ func (s *Server) offer(req map[string]any) (map[string]any, error) {
 			return nil, err
 		}
 	}
-	c := &fcall{legs: legs}
+	s.nextGroup++
+	c := &fcall{legs: legs, group: s.nextGroup}
 	out, ep, err := rewrite(sdp, addrOf(legs[1].rtp), legs[1].port, legs[1].port+1)
 	if err != nil {
 		c.close()
@@ -303,11 +310,12 @@ func (s *Server) bindLeg(a netip.Addr) (*leg, error) {
 		if s.nextPort+1 > s.cfg.PortMax {
 			s.nextPort = s.cfg.PortMin + s.cfg.PortMin%2
 		}
-		rtp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, uint16(p))))
+		sys := udp.System{Poller: s.cfg.Poller}
+		rtp, err := sys.ListenUDP(netip.AddrPortFrom(a, uint16(p)))
 		if err != nil {
 			continue
 		}
-		rtcp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, uint16(p+1))))
+		rtcp, err := sys.ListenUDP(netip.AddrPortFrom(a, uint16(p+1)))
 		if err != nil {
 			rtp.Close()
 			continue
@@ -317,4 +325,4 @@ func (s *Server) bindLeg(a netip.Addr) (*leg, error) {
 	return nil, ngError("Ran out of ports")
 }
 
-func addrOf(c *net.UDPConn) netip.Addr { return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr() }
+func addrOf(c udp.Conn) netip.Addr { return udp.LocalAddrPort(c).Addr() }

@@ -107,6 +107,7 @@ func startDaemon(cfg Config, log *slog.Logger) (_ *daemon, err error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
+	d.serve(func() error { memoryHousekeeping(ctx); return nil })
 	ngAddr, err := listenAddr("--listen-ng", cfg.ListenNG, true)
 	if err != nil {
 		return nil, err

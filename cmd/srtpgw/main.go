@@ -21,6 +21,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -54,6 +55,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg, log, code := loadConfig(args, stdout, stderr)
 	if cfg == nil {
 		return code
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
 	}
 	d, err := startDaemon(*cfg, log)
 	if err != nil {

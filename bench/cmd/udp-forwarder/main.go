@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/srtpgw/srtpgw/bench/forwarder"
+	"github.com/srtpgw/srtpgw/relay/udp"
 )
 
 type ifaces []forwarder.Interface
@@ -44,7 +45,16 @@ func main() {
 	flag.IntVar(&cfg.PortMin, "port-min", 50000, "lowest media port")
 	flag.IntVar(&cfg.PortMax, "port-max", 59999, "highest media port")
 	pidfile := flag.String("pidfile", "", "write the PID to this `FILE`")
+	poller := flag.Bool("poller", false, "read media sockets with srtpgw's batched poller (epoll, recvmmsg, sendmmsg) instead of a goroutine per socket")
 	flag.Parse()
+	if *poller {
+		p, err := udp.NewPoller(0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "udp-forwarder:", err)
+			os.Exit(1)
+		}
+		cfg.Poller = p
+	}
 	if len(ifs) == 0 {
 		ifs = ifaces{{Name: "default", Addr: netip.MustParseAddr("127.0.0.1")}}
 	}
