@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/srtpgw/srtpgw/deploy/interop"
 )
 
 // uaConfig describes one baresip instance.
@@ -41,7 +43,7 @@ type ua struct {
 	cfg     uaConfig
 	dir     string
 	sipPort int
-	proc    *proc
+	proc    *interop.Proc
 	ctl     *ctrlClient
 }
 
@@ -129,16 +131,18 @@ func startUA(ctx context.Context, t *testing.T, dir string, c uaConfig) *ua {
 	if u.sipPort == 0 {
 		u.sipPort = freeUDPPort(t, c.ip)
 	}
-	ctrlPort := freeTCPPort(t, c.ip)
+	ctrlPort, err := interop.FreeTCPPort(c.ip)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := writeBaresipConfig(dir, c, u.sipPort, ctrlPort); err != nil {
 		t.Fatal(err)
 	}
 	// -v: debug log (DTLS-SRTP profile and fingerprint check lines).
-	u.proc = startProc(t, dir, "baresip-"+c.name, "baresip", "-f", dir, "-v")
-	var err error
+	u.proc = interop.StartProc(t, dir, "baresip-"+c.name, interop.ProcOpts{}, "baresip", "-f", dir, "-v")
 	for {
 		u.ctl, err = dialCtrl(net.JoinHostPort(c.ip, strconv.Itoa(ctrlPort)))
-		if err == nil || ctx.Err() != nil || u.proc.exited() {
+		if err == nil || ctx.Err() != nil || u.proc.Exited() {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)

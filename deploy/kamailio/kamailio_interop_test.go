@@ -16,8 +16,10 @@ package kamailio
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/srtpgw/srtpgw/deploy/interop"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/ with the captured ng datagrams")
@@ -40,6 +44,8 @@ const (
 	phoneTone  = 800.0       // Hz, sent by the phone
 	upTone     = 1400.0      // Hz, sent by the upstream
 	talkTime   = 5 * time.Second
+	portMin    = 31000 // the relay's media ports
+	portMax    = 31999
 )
 
 // callCase is one call through Kamailio and the relay.
@@ -59,8 +65,11 @@ func TestKamailioInterop(t *testing.T) {
 			t.Fatalf("%s not installed (apt-get install kamailio baresip-core tshark): %v", bin, err)
 		}
 	}
-	dir := workDir(t)
-	relayNG := startRelay(ctx, t, dir)
+	dir := interop.WorkDir(t)
+	// The relay's readiness (ng pong) is bounded by the test's deadline only.
+	relayNG := interop.StartRelay(ctx, t, dir, interop.RelayConfig{
+		LAN: relayLAN, WAN: relayWAN, PortMin: portMin, PortMax: portMax,
+	}).NG
 	tap, err := startNGTap(relayNG)
 	if err != nil {
 		t.Fatal(err)
@@ -100,90 +109,17 @@ func within(ctx context.Context, d time.Duration) context.Context {
 	return c
 }
 
-// workDir is a temp dir, or a kept one under SRTPGW_INTEROP_LOGDIR.
-func workDir(t *testing.T) string {
-	if base := os.Getenv("SRTPGW_INTEROP_LOGDIR"); base != "" {
-		d := filepath.Join(base, time.Now().Format("20060102-150405"))
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("artifacts kept in %s", d)
-		return d
-	}
-	return t.TempDir()
-}
-
-// startRelay starts the selected relay and waits for an ng pong.
-func startRelay(ctx context.Context, t *testing.T, dir string) string {
-	t.Helper()
-	ng := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t, "127.0.0.1"))
-	relay := os.Getenv("SRTPGW_INTEROP_RELAY")
-	if relay == "" {
-		relay = "srtpgw"
-	}
-	switch relay {
-	case "rtpengine":
-		// --config-file=none: ignore /etc/rtpengine/rtpengine.conf.
-		// Control at level 7 dumps each ng message; srtp/crypto stay at
-		// 6 because their debug level prints DTLS private keys and SRTP
-		// keys, which must not land in test logs.
-		startProc(t, dir, "rtpengine", "rtpengine", "--config-file=none", "--foreground",
-			"--log-stderr", "--table=-1", "--interface=lan/"+relayLAN, "--interface=wan/"+relayWAN,
-			"--listen-ng="+ng, "--port-min=31000", "--port-max=31999",
-			"--log-level=6", "--log-level-control=7", "--log-level-srtp=6", "--log-level-crypto=6")
-	case "srtpgw":
-		bin := filepath.Join(dir, "srtpgw")
-		gobin, err := exec.LookPath("go")
-		if err != nil {
-			gobin = "/usr/local/go/bin/go"
-		}
-		build := exec.CommandContext(ctx, gobin, "build", "-o", bin, "./cmd/srtpgw")
-		build.Dir = moduleRoot(t)
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build ./cmd/srtpgw: %v\n%s", err, out)
-		}
-		startProc(t, dir, "srtpgw", bin, "--interface", "lan/"+relayLAN, "--interface", "wan/"+relayWAN,
-			"--listen-ng", ng, "--port-min", "31000", "--port-max", "31999", "--listen-http", "",
-			"--audit-log", filepath.Join(dir, "audit.jsonl"), "--log-level", "debug")
-	default:
-		t.Fatalf("SRTPGW_INTEROP_RELAY=%q: want srtpgw or rtpengine", relay)
-	}
-	if err := ngPing(ctx, ng); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("relay %s answers ng on %s", relay, ng)
-	return ng
-}
-
-// moduleRoot finds the directory holding go.mod above the test's directory.
-func moduleRoot(t *testing.T) string {
-	d, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			t.Fatal("go.mod not found")
-		}
-		d = parent
-	}
-}
-
 // startKamailio runs kamailio.cfg in the foreground with the ng socket and
 // addresses of this run, and waits until it answers OPTIONS and has found
 // the relay.
-func startKamailio(ctx context.Context, t *testing.T, dir, ngSock string, upstreamSIP int) (string, *proc) {
+func startKamailio(ctx context.Context, t *testing.T, dir, ngSock string, upstreamSIP int) (string, *interop.Proc) {
 	t.Helper()
 	cfg, err := filepath.Abs("kamailio.cfg")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t, "127.0.0.1"))
-	p := startProc(t, dir, "kamailio", "kamailio", "-f", cfg, "-DD", "-E",
+	p := interop.StartProc(t, dir, "kamailio", interop.ProcOpts{}, "kamailio", "-f", cfg, "-DD", "-E",
 		"-L", "/usr/lib/x86_64-linux-gnu/kamailio/modules", "-w", dir, "-Y", dir,
 		"-P", filepath.Join(dir, "kamailio.pid"), "-m", "64", "-M", "8",
 		"-A", `RTPENGINE_SOCK="udp:`+ngSock+`"`,
@@ -194,15 +130,54 @@ func startKamailio(ctx context.Context, t *testing.T, dir, ngSock string, upstre
 	if err := sipOptionsOK(ctx, addr); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.waitLog(ctx, "rtpengine instance <udp:"+ngSock+"> found"); err != nil {
+	if err := p.WaitLog(ctx, "rtpengine instance <udp:"+ngSock+"> found"); err != nil {
 		t.Fatal(err)
 	}
 	return addr, p
 }
 
+// sipOptionsOK sends SIP OPTIONS until a 200 comes back.
+func sipOptionsOK(ctx context.Context, addr string) error {
+	c, err := net.Dial("udp4", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	local := c.LocalAddr().String()
+	buf := make([]byte, 4096)
+	for i := 0; ; i++ {
+		msg := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\n"+
+			"Via: SIP/2.0/UDP %s;branch=z9hG4bK-probe-%d\r\n"+
+			"Max-Forwards: 70\r\nFrom: <sip:probe@%s>;tag=probe\r\nTo: <sip:%s>\r\n"+
+			"Call-ID: probe-%d@%s\r\nCSeq: %d OPTIONS\r\nContent-Length: 0\r\n\r\n",
+			addr, local, i, local, addr, i, local, i+1)
+		if _, err := c.Write([]byte(msg)); err != nil {
+			return err
+		}
+		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if n, err := c.Read(buf); err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return errors.Join(fmt.Errorf("no SIP 200 from %s", addr), ctx.Err())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// freeUDPPort returns a currently unused UDP port on ip.
+func freeUDPPort(t *testing.T, ip string) int {
+	t.Helper()
+	p, err := interop.FreeUDPPort(ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // runCall places one call, talks, hangs up and checks everything.
-func runCall(ctx context.Context, t *testing.T, dir string, tc callCase, kamAddr string, upstreamSIP int, tap *ngTap, kam *proc) {
-	if kam.exited() {
+func runCall(ctx context.Context, t *testing.T, dir string, tc callCase, kamAddr string, upstreamSIP int, tap *ngTap, kam *interop.Proc) {
+	if kam.Exited() {
 		t.Fatal("kamailio has exited")
 	}
 	callStart := time.Now()
@@ -213,9 +188,9 @@ func runCall(ctx context.Context, t *testing.T, dir string, tc callCase, kamAddr
 	// Both relay interfaces and the relay's port range (other tests on this
 	// machine may use the same addresses); dumpcap's default snap length
 	// keeps whole packets.
-	capture := startProc(t, dir, "dumpcap", "dumpcap", "-P", "-i", "lo",
-		"-f", "udp and (host "+relayLAN+" or host "+relayWAN+") and portrange 31000-31999", "-w", pcapPath)
-	if err := capture.waitLog(within(ctx, 5*time.Second), "Capturing on"); err != nil {
+	capture := interop.StartProc(t, dir, "dumpcap", interop.ProcOpts{}, "dumpcap", "-P", "-i", "lo",
+		"-f", fmt.Sprintf("udp and (host %s or host %s) and portrange %d-%d", relayLAN, relayWAN, portMin, portMax), "-w", pcapPath)
+	if err := capture.WaitLog(within(ctx, 5*time.Second), "Capturing on"); err != nil {
 		t.Fatal(err)
 	}
 	captureUp := time.Since(callStart)
@@ -268,10 +243,10 @@ func runCall(ctx context.Context, t *testing.T, dir string, tc callCase, kamAddr
 	closedAt := time.Now()
 	for _, u := range []*ua{caller, callee} {
 		_, _ = u.ctl.command(within(ctx, 2*time.Second), "quit", "")
-		u.proc.stop(syscall.SIGTERM, 3*time.Second)
+		u.proc.Stop(syscall.SIGTERM, 3*time.Second)
 	}
 	ex := waitDelete(ctx, t, tap, ngBefore)
-	capture.stop(syscall.SIGINT, 3*time.Second) // dumpcap flushes and exits
+	capture.Stop(syscall.SIGINT, 3*time.Second) // dumpcap flushes and exits
 	t.Logf("teardown: both agents saw CALL_CLOSED %v after hangup; everything stopped %v later",
 		closedAt.Sub(hangupAt).Round(time.Millisecond), time.Since(closedAt).Round(time.Millisecond))
 	t.Logf("call total %v", time.Since(callStart).Round(time.Millisecond))
@@ -280,7 +255,7 @@ func runCall(ctx context.Context, t *testing.T, dir string, tc callCase, kamAddr
 	checkDTLSLog(t, up, tc)
 	rp := checkNG(t, ex, tc, hangupAt)
 	checkMedia(t, pcapPath, rp)
-	if !strings.Contains(kam.logText(), "rtpengine delete on BYE") {
+	if !strings.Contains(kam.LogText(), "rtpengine delete on BYE") {
 		t.Error("kamailio log has no 'rtpengine delete on BYE'")
 	}
 	if *update && tc.testdata != "" && !t.Failed() {
@@ -331,15 +306,15 @@ func checkAudio(t *testing.T, up, phone *ua) {
 			t.Error(err)
 			continue
 		}
-		st := analyseTone(s, rate, c.want, c.other)
+		st := interop.AnalyseTone(s, rate, c.want, c.other)
 		t.Logf("%s received %.1f s of audio: %d of %d 20 ms blocks carry %.0f Hz, rms %.0f",
-			c.u.cfg.name, float64(len(s))/float64(rate), st.toneBlocks, st.blocks, c.want, st.rms)
+			c.u.cfg.name, float64(len(s))/float64(rate), st.ToneBlocks, st.Blocks, c.want, st.RMS)
 		// At least 2 of the 5 s: when the relay is the DTLS client its
 		// first ClientHello can reach baresip before baresip has the
 		// answer and is ready, and the retransmission comes ~1 s later
 		// (RFC 6347 s4.2.4.1), so the first 1-2 s are lost.
-		if min := int(2 * time.Second / (20 * time.Millisecond)); st.toneBlocks < min {
-			t.Errorf("%s: only %d blocks with the %.0f Hz tone, want >= %d", c.u.cfg.name, st.toneBlocks, c.want, min)
+		if min := int(2 * time.Second / (20 * time.Millisecond)); st.ToneBlocks < min {
+			t.Errorf("%s: only %d blocks with the %.0f Hz tone, want >= %d", c.u.cfg.name, st.ToneBlocks, c.want, min)
 		}
 	}
 }
@@ -348,7 +323,7 @@ func checkAudio(t *testing.T, up, phone *ua) {
 // fingerprint (RFC 5763 s5) for RTP, and for RTCP too without rtcp-mux.
 func checkDTLSLog(t *testing.T, up *ua, tc callCase) {
 	t.Helper()
-	log := up.proc.logText()
+	log := up.proc.LogText()
 	want := []string{"verified sha-256 fingerprint OK", "DTLS-SRTP complete (audio/RTP)"}
 	if !tc.upstreamMux {
 		want = append(want, "DTLS-SRTP complete (audio/RTCP)")

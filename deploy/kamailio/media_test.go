@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+
+	"github.com/srtpgw/srtpgw/deploy/interop"
 )
 
 // relayPorts names the relay's media sockets of one call: the phone side
@@ -84,7 +86,7 @@ func analyseMedia(pkts []udpPacket, rp relayPorts, phoneTone, upTone float64) me
 				}
 			}
 		case kindRTP:
-			pl, ok := rtpPayload(p.payload)
+			pl, ok := interop.RTPPayload(p.payload)
 			if !ok {
 				continue
 			}
@@ -99,13 +101,13 @@ func analyseMedia(pkts []udpPacket, rp relayPorts, phoneTone, upTone float64) me
 			if d == &r.phoneToRelay {
 				want = phoneTone
 			}
-			if rtpPayloadType(p.payload) == 0 && pcmuHasTone(pl, want) {
+			if interop.RTPPayloadType(p.payload) == 0 && pcmuHasTone(pl, want) {
 				d.toneRTP++
 			}
 		}
 	}
 	for _, p := range upstreamRTP {
-		pl, _ := rtpPayload(p)
+		pl, _ := interop.RTPPayload(p)
 		if plain[string(pl)] {
 			r.cleartextUpstream++
 		}
@@ -119,12 +121,9 @@ func analyseMedia(pkts []udpPacket, rp relayPorts, phoneTone, upTone float64) me
 
 // pcmuHasTone decodes a G.711 mu-law payload and looks for freq.
 func pcmuHasTone(pl []byte, freq float64) bool {
-	s := make([]int16, len(pl))
-	for i, b := range pl {
-		s[i] = ulawDecode(b)
-	}
-	st := analyseTone(s, sampleRate, freq, freq*1.75)
-	return st.blocks > 0 && st.toneBlocks == st.blocks
+	s := interop.AppendUlaw(make([]int16, 0, len(pl)), pl)
+	st := interop.AnalyseTone(s, interop.SampleRate, freq, freq*1.75)
+	return st.Blocks > 0 && st.ToneBlocks == st.Blocks
 }
 
 func (d dirStats) String() string {
@@ -145,7 +144,7 @@ func TestAnalyseMedia(t *testing.T) {
 		s, _, _ := readWAV(toneWAV(freq, 1))
 		out := make([]byte, 160)
 		for i := range out {
-			out[i] = ulawEncodeForTest(s[i])
+			out[i] = interop.UlawEncode(s[i])
 		}
 		return out
 	}
@@ -177,24 +176,4 @@ func TestAnalyseMedia(t *testing.T) {
 	if r.matched != 1 || r.tagBytes[10] != 1 {
 		t.Errorf("matched %d, tag histogram %v", r.matched, r.tagBytes)
 	}
-}
-
-// ulawEncodeForTest is a straightforward G.711 mu-law encoder (bias 0x84,
-// clip 32635) used only to build test payloads for the decoder path.
-func ulawEncodeForTest(x int16) byte {
-	v := int(x)
-	sign := 0
-	if v < 0 {
-		v, sign = -v, 0x80
-	}
-	if v > 32635 {
-		v = 32635
-	}
-	v += 0x84
-	exp := 7
-	for mask := 0x4000; v&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
-	}
-	mant := (v >> (exp + 3)) & 0x0f
-	return ^byte(sign | exp<<4 | mant)
 }

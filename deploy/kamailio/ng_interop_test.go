@@ -70,31 +70,31 @@ func checkNG(t *testing.T, ex []*ngExchange, tc callCase, hangupAt time.Time) re
 		if e.rep == nil {
 			t.Fatalf("ng %s: no reply", e.command)
 		}
-		if r := string(e.repDict.get("result").str); r != "ok" {
-			t.Errorf("ng %s: result %q (%s)", e.command, r, e.repDict.get("error-reason").str)
+		if r := string(e.repDict.Get("result").Str); r != "ok" {
+			t.Errorf("ng %s: result %q (%s)", e.command, r, e.repDict.Get("error-reason").Str)
 		}
 		// Kamailio 5.6 always adds these (ng-protocol.md b.5).
-		if got := e.reqDict.get("supports").strs(); !slices.Equal(got, []string{"load limit"}) {
+		if got := e.reqDict.Get("supports").Strs(); !slices.Equal(got, []string{"load limit"}) {
 			t.Errorf("ng %s: supports = %q", e.command, got)
 		}
-		if got := e.reqDict.get("received-from").strs(); len(got) != 2 || got[0] != "IP4" {
+		if got := e.reqDict.Get("received-from").Strs(); len(got) != 2 || got[0] != "IP4" {
 			t.Errorf("ng %s: received-from = %q", e.command, got)
 		}
 	}
-	callID := string(offer.reqDict.get("call-id").str)
-	caller := string(offer.reqDict.get("from-tag").str)
+	callID := string(offer.reqDict.Get("call-id").Str)
+	caller := string(offer.reqDict.Get("from-tag").Str)
 	for _, e := range []*ngExchange{answer, del} {
-		if got := string(e.reqDict.get("call-id").str); got != callID {
+		if got := string(e.reqDict.Get("call-id").Str); got != callID {
 			t.Errorf("ng %s: call-id %q, offer had %q", e.command, got, callID)
 		}
 	}
-	if got := string(answer.reqDict.get("from-tag").str); got != caller || !answer.reqDict.has("to-tag") {
-		t.Errorf("ng answer: from-tag %q (offer %q), has to-tag %v", got, caller, answer.reqDict.has("to-tag"))
+	if got := string(answer.reqDict.Get("from-tag").Str); got != caller || !answer.reqDict.Has("to-tag") {
+		t.Errorf("ng answer: from-tag %q (offer %q), has to-tag %v", got, caller, answer.reqDict.Has("to-tag"))
 	}
 	// The caller hung up, so the BYE (and the delete) carry its tag; Kamailio
 	// sends no to-tag in a delete (DESIGN.md s11).
-	if got := string(del.reqDict.get("from-tag").str); got != caller || del.reqDict.has("to-tag") {
-		t.Errorf("ng delete: from-tag %q (caller %q), has to-tag %v", got, caller, del.reqDict.has("to-tag"))
+	if got := string(del.reqDict.Get("from-tag").Str); got != caller || del.reqDict.Has("to-tag") {
+		t.Errorf("ng delete: from-tag %q (caller %q), has to-tag %v", got, caller, del.reqDict.Has("to-tag"))
 	}
 	if del.at.Before(hangupAt) {
 		t.Errorf("ng delete sent %v before the hangup", hangupAt.Sub(del.at))
@@ -102,9 +102,9 @@ func checkNG(t *testing.T, ex []*ngExchange, tc callCase, hangupAt time.Time) re
 	t.Logf("ng delete %v after hangup", del.at.Sub(hangupAt).Round(time.Millisecond))
 
 	// The upstream agent's own SDP must carry DTLS-SRTP too.
-	upSDP := answer.reqDict.get("sdp").str
+	upSDP := answer.reqDict.Get("sdp").Str
 	if !tc.fromPhone {
-		upSDP = offer.reqDict.get("sdp").str
+		upSDP = offer.reqDict.Get("sdp").Str
 	}
 	s := parseSDP(string(upSDP))
 	plain := sdpWant{proto: "RTP/AVP", conn: relayLAN}
@@ -117,7 +117,7 @@ func checkNG(t *testing.T, ex []*ngExchange, tc callCase, hangupAt time.Time) re
 		secure.proto = s.proto
 		toCallee, toCaller = plain, secure
 	}
-	offerSDP, answerSDP := string(offer.repDict.get("sdp").str), string(answer.repDict.get("sdp").str)
+	offerSDP, answerSDP := string(offer.repDict.Get("sdp").Str), string(answer.repDict.Get("sdp").Str)
 	checkRelaySDP(t, "offer reply (to callee)", offerSDP, toCallee)
 	checkRelaySDP(t, "answer reply (to caller)", answerSDP, toCaller)
 	rp := relayPorts{lan: relaySockets(answerSDP), wan: relaySockets(offerSDP)}

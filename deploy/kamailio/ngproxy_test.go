@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/srtpgw/srtpgw/deploy/interop"
 )
 
 // ngDatagram is one datagram seen by the tap.
@@ -135,9 +137,9 @@ type ngExchange struct {
 	command string
 	cookie  string
 	req     []byte
-	reqDict bvalue
+	reqDict interop.Value
 	rep     []byte // nil if the relay never answered
-	repDict bvalue
+	repDict interop.Value
 	sends   int // how many times the client sent this cookie (retransmissions)
 }
 
@@ -146,7 +148,7 @@ type ngExchange struct {
 func exchanges(log []ngDatagram) (ex []*ngExchange, bad []ngDatagram) {
 	byCookie := map[string]*ngExchange{}
 	for _, d := range log {
-		cookie, v, err := decodeNG(d.data)
+		cookie, v, err := interop.DecodeNG(d.data)
 		if err != nil {
 			bad = append(bad, d)
 			continue
@@ -155,7 +157,7 @@ func exchanges(log []ngDatagram) (ex []*ngExchange, bad []ngDatagram) {
 		e := byCookie[key]
 		if d.toward == "relay" {
 			if e == nil {
-				e = &ngExchange{at: d.at, command: string(v.get("command").str), cookie: cookie, req: d.data, reqDict: v}
+				e = &ngExchange{at: d.at, command: string(v.Get("command").Str), cookie: cookie, req: d.data, reqDict: v}
 				byCookie[key] = e
 				ex = append(ex, e)
 			}
@@ -182,7 +184,7 @@ func TestNGTapForwardsAndRecords(t *testing.T) {
 			if err != nil {
 				return
 			}
-			cookie, _, _ := splitNG(buf[:n])
+			cookie, _, _ := interop.SplitNG(buf[:n])
 			_, _ = relay.WriteToUDP([]byte(cookie+" d6:result4:ponge"), from)
 		}
 	}()
@@ -218,7 +220,7 @@ func TestNGTapForwardsAndRecords(t *testing.T) {
 	if ex[0].sends != 2 || ex[0].command != "ping" || ex[0].rep == nil {
 		t.Errorf("first exchange: %+v", ex[0])
 	}
-	if got := string(ex[1].repDict.get("result").str); got != "pong" {
+	if got := string(ex[1].repDict.Get("result").Str); got != "pong" {
 		t.Errorf("second reply result %q", got)
 	}
 }

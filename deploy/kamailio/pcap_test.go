@@ -147,29 +147,6 @@ func classify(p []byte) string {
 	return kindOther
 }
 
-// rtpPayload returns the payload of an RTP packet after the fixed header,
-// CSRCs and header extension (RFC 3550 s5.1, s5.3.1). For SRTP this is the
-// ciphertext followed by the authentication tag (RFC 3711 s3.1).
-func rtpPayload(p []byte) ([]byte, bool) {
-	if len(p) < 12 || p[0]>>6 != 2 {
-		return nil, false
-	}
-	n := 12 + 4*int(p[0]&0x0f)
-	if p[0]&0x10 != 0 {
-		if len(p) < n+4 {
-			return nil, false
-		}
-		n += 4 + 4*int(binary.BigEndian.Uint16(p[n+2:]))
-	}
-	if n > len(p) {
-		return nil, false
-	}
-	return p[n:], true
-}
-
-// rtpPayloadType returns the 7-bit payload type of an RTP header.
-func rtpPayloadType(p []byte) uint8 { return p[1] & 0x7f }
-
 // dtlsContentTypes lists the record content types in a datagram, which may
 // hold several DTLS records (RFC 6347 s4.1).
 func dtlsContentTypes(p []byte) []uint8 {
@@ -277,29 +254,6 @@ func TestClassify(t *testing.T) {
 	for _, tt := range tests {
 		if got := classify(tt.in); got != tt.want {
 			t.Errorf("classify(% x) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestRTPPayload(t *testing.T) {
-	ext := []byte{0x90, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde, 0, 1, 1, 2, 3, 4, 0xaa}
-	csrc := []byte{0x81, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 9, 9, 9, 9, 0xbb}
-	tests := []struct {
-		name string
-		in   []byte
-		want []byte
-		ok   bool
-	}{
-		{"plain", []byte{0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xcc}, []byte{0xcc}, true},
-		{"extension", ext, []byte{0xaa}, true},
-		{"csrc", csrc, []byte{0xbb}, true},
-		{"version 1", []byte{0x40, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1}, nil, false},
-		{"extension past end", ext[:14], nil, false},
-	}
-	for _, tt := range tests {
-		got, ok := rtpPayload(tt.in)
-		if ok != tt.ok || !bytes.Equal(got, tt.want) {
-			t.Errorf("%s: got % x, %v", tt.name, got, ok)
 		}
 	}
 }

@@ -11,18 +11,20 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+
+	"github.com/srtpgw/srtpgw/deploy/interop"
 )
 
 // cookieRE is Kamailio's "<server_id>_<pid>_<seq>" cookie (ng-protocol.md b.3).
 var cookieRE = regexp.MustCompile(`^\d+_\d+_\d+$`)
 
-func loadNG(t *testing.T, dir, name string) (string, bvalue) {
+func loadNG(t *testing.T, dir, name string) (string, interop.Value) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cookie, v, err := decodeNG(b)
+	cookie, v, err := interop.DecodeNG(b)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -55,7 +57,7 @@ func TestCapturedKamailioRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
-			files := map[string]bvalue{}
+			files := map[string]interop.Value{}
 			for _, n := range []string{"offer.req", "answer.req", "delete.req"} {
 				cookie, v := loadNG(t, tt.dir, n)
 				if !cookieRE.MatchString(cookie) {
@@ -63,36 +65,36 @@ func TestCapturedKamailioRequests(t *testing.T) {
 				}
 				files[n] = v
 				// No integers anywhere in these three commands.
-				for _, k := range v.keys {
-					if v.get(k).kind == 'i' {
+				for _, k := range v.Keys {
+					if v.Get(k).Kind == 'i' {
 						t.Errorf("%s: %s is an integer", n, k)
 					}
 				}
 			}
 			offer, answer, del := files["offer.req"], files["answer.req"], files["delete.req"]
-			if !slices.Equal(offer.keys, tt.offerKeys) {
-				t.Errorf("offer keys %q\nwant %q", offer.keys, tt.offerKeys)
+			if !slices.Equal(offer.Keys, tt.offerKeys) {
+				t.Errorf("offer keys %q\nwant %q", offer.Keys, tt.offerKeys)
 			}
-			if !slices.Equal(answer.keys, tt.answerKeys) {
-				t.Errorf("answer keys %q\nwant %q", answer.keys, tt.answerKeys)
+			if !slices.Equal(answer.Keys, tt.answerKeys) {
+				t.Errorf("answer keys %q\nwant %q", answer.Keys, tt.answerKeys)
 			}
 			// Delete: no to-tag, no via-branch, no flags; the from-tag is
 			// the tag of whoever sent the BYE (here the caller).
-			if want := []string{"supports", "call-id", "received-from", "from-tag", "command"}; !slices.Equal(del.keys, want) {
-				t.Errorf("delete keys %q, want %q", del.keys, want)
+			if want := []string{"supports", "call-id", "received-from", "from-tag", "command"}; !slices.Equal(del.Keys, want) {
+				t.Errorf("delete keys %q, want %q", del.Keys, want)
 			}
-			ft := string(offer.get("from-tag").str)
-			if string(answer.get("from-tag").str) != ft || string(del.get("from-tag").str) != ft {
-				t.Errorf("from-tags: offer %q answer %q delete %q", ft, answer.get("from-tag").str, del.get("from-tag").str)
+			ft := string(offer.Get("from-tag").Str)
+			if string(answer.Get("from-tag").Str) != ft || string(del.Get("from-tag").Str) != ft {
+				t.Errorf("from-tags: offer %q answer %q delete %q", ft, answer.Get("from-tag").Str, del.Get("from-tag").Str)
 			}
-			if got := string(offer.get("transport-protocol").str); got != tt.offerProto {
+			if got := string(offer.Get("transport-protocol").Str); got != tt.offerProto {
 				t.Errorf("offer transport-protocol %q, want %q", got, tt.offerProto)
 			}
-			if got := offer.get("ICE"); got.kind != 's' || string(got.str) != "remove" {
+			if got := offer.Get("ICE"); got.Kind != 's' || string(got.Str) != "remove" {
 				t.Errorf("offer ICE is %+v, want the string remove", got)
 			}
 			for _, k := range []string{"supports", "received-from", "flags", "replace", "direction", "rtcp-mux"} {
-				if got := offer.get(k).kind; got != 'l' {
+				if got := offer.Get(k).Kind; got != 'l' {
 					t.Errorf("offer %s kind %q, want a list", k, got)
 				}
 			}
@@ -117,10 +119,10 @@ func TestCapturedRelayReplies(t *testing.T) {
 			for _, n := range []string{"offer.rep", "answer.rep"} {
 				_, v := loadNG(t, tt.dir, n)
 				// rtpengine puts sdp before result.
-				if !slices.Equal(v.keys, []string{"sdp", "result"}) || string(v.get("result").str) != "ok" {
-					t.Errorf("%s: keys %q result %q", n, v.keys, v.get("result").str)
+				if !slices.Equal(v.Keys, []string{"sdp", "result"}) || string(v.Get("result").Str) != "ok" {
+					t.Errorf("%s: keys %q result %q", n, v.Keys, v.Get("result").Str)
 				}
-				sdps[n] = parseSDP(string(v.get("sdp").str))
+				sdps[n] = parseSDP(string(v.Get("sdp").Str))
 			}
 			if p := sdps["offer.rep"].proto; p != tt.offerProto {
 				t.Errorf("offer reply proto %q, want %q", p, tt.offerProto)
@@ -138,15 +140,15 @@ func TestCapturedRelayReplies(t *testing.T) {
 				}
 			}
 			_, del := loadNG(t, tt.dir, "delete.rep")
-			if string(del.get("result").str) != "ok" || del.keys[len(del.keys)-1] != "result" {
-				t.Errorf("delete reply keys %q", del.keys)
+			if string(del.Get("result").Str) != "ok" || del.Keys[len(del.Keys)-1] != "result" {
+				t.Errorf("delete reply keys %q", del.Keys)
 			}
 			for _, k := range []string{"created", "last signal", "tags", "totals"} {
-				if !del.has(k) {
+				if !del.Has(k) {
 					t.Errorf("delete reply lacks %q", k)
 				}
 			}
-			if del.get("totals").get("RTP").get("packets").num == 0 {
+			if del.Get("totals").Get("RTP").Get("packets").Num == 0 {
 				t.Error("delete reply counted no RTP packets")
 			}
 		})

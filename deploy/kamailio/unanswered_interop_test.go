@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/srtpgw/srtpgw/deploy/interop"
 )
 
 type unansweredCase struct {
@@ -19,8 +21,8 @@ type unansweredCase struct {
 	wantLog         string // kamailio.cfg's xlog line for this failure
 }
 
-func runUnanswered(ctx context.Context, t *testing.T, dir string, tc unansweredCase, kamAddr string, upstreamSIP int, tap *ngTap, kam *proc) {
-	if kam.exited() {
+func runUnanswered(ctx context.Context, t *testing.T, dir string, tc unansweredCase, kamAddr string, upstreamSIP int, tap *ngTap, kam *interop.Proc) {
+	if kam.Exited() {
 		t.Fatal("kamailio has exited")
 	}
 	up := startUA(ctx, t, filepath.Join(dir, "upstream"), uaConfig{
@@ -56,7 +58,7 @@ func runUnanswered(ctx context.Context, t *testing.T, dir string, tc unansweredC
 		}
 	}
 	for _, u := range []*ua{phone, up} {
-		u.proc.stop(syscall.SIGTERM, 3*time.Second)
+		u.proc.Stop(syscall.SIGTERM, 3*time.Second)
 	}
 	ex := waitDelete(within(ctx, 5*time.Second), t, tap, ngBefore)
 	cmds := commandsOf(ex)
@@ -68,11 +70,11 @@ func runUnanswered(ctx context.Context, t *testing.T, dir string, tc unansweredC
 		if e.command == "answer" {
 			t.Error("ng answer sent for a call that was never answered")
 		}
-		if e.command == "delete" && string(e.reqDict.get("call-id").str) != string(ex[0].reqDict.get("call-id").str) {
-			t.Errorf("delete for another call-id %q", e.reqDict.get("call-id").str)
+		if e.command == "delete" && string(e.reqDict.Get("call-id").Str) != string(ex[0].reqDict.Get("call-id").Str) {
+			t.Errorf("delete for another call-id %q", e.reqDict.Get("call-id").Str)
 		}
 	}
-	if err := kam.waitLog(within(ctx, 2*time.Second), tc.wantLog); err != nil {
+	if err := kam.WaitLog(within(ctx, 2*time.Second), tc.wantLog); err != nil {
 		t.Error(err)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/srtpgw/srtpgw/deploy/interop"
 )
 
 // debianPython is Debian's interpreter: python3-aiortc lives in its
@@ -28,7 +30,7 @@ type aiortcPeer struct {
 	t                   *testing.T
 	dir                 string
 	answerPath, resPath string
-	proc                *proc
+	proc                *interop.Proc
 }
 
 func (a *aiortcPeer) answer(ctx context.Context, offer string) (string, error) {
@@ -42,7 +44,7 @@ func (a *aiortcPeer) answer(ctx context.Context, offer string) (string, error) {
 	}
 	a.answerPath = filepath.Join(a.dir, "aiortc-answer.sdp")
 	a.resPath = filepath.Join(a.dir, "aiortc-result.json")
-	a.proc = startProc(a.t, a.dir, "aiortc", procOpts{env: []string{"PYTHONUNBUFFERED=1", "PYTHONNOUSERSITE=1", "PYTHONDONTWRITEBYTECODE=1"}},
+	a.proc = interop.StartProc(a.t, a.dir, "aiortc", interop.ProcOpts{Env: []string{"PYTHONUNBUFFERED=1", "PYTHONNOUSERSITE=1", "PYTHONDONTWRITEBYTECODE=1"}},
 		debianPython, script, "--offer", offerPath, "--answer", a.answerPath, "--result", a.resPath,
 		"--ip", peerIP, "--send-hz", fmt.Sprint(peerToneHz), "--expect-hz", fmt.Sprint(phoneToneHz),
 		"--seconds", "5", "--connect-timeout", "15", "--timeout", "40")
@@ -71,11 +73,11 @@ func (a *aiortcPeer) waitFile(ctx context.Context, path string, limit time.Durat
 		if b, err := os.ReadFile(path); err == nil {
 			return b, nil
 		}
-		if a.proc.exited() {
+		if a.proc.Exited() {
 			if b, err := os.ReadFile(path); err == nil {
 				return b, nil
 			}
-			return nil, fmt.Errorf("aiortc exited (%v) without writing %s", a.proc.err, filepath.Base(path))
+			return nil, fmt.Errorf("aiortc exited (%v) without writing %s", a.proc.Err(), filepath.Base(path))
 		}
 		select {
 		case <-ctx.Done():
@@ -92,7 +94,7 @@ func TestAiortcInterop(t *testing.T) {
 	if _, err := os.Stat(debianPython); err != nil {
 		t.Fatalf("%s missing (apt-get install python3-aiortc): %v", debianPython, err)
 	}
-	dir := workDir(t)
+	dir := interop.WorkDir(t)
 	// aiortc binds only 127.0.0.20 (see aiortc_peer.py), so it needs no
 	// namespace of its own.
 	relay := startRelay(ctx, t, dir, nil)
@@ -120,29 +122,16 @@ func TestAiortcInterop(t *testing.T) {
 	if !strings.HasPrefix(r.LocalCandidate, peerIP+":") || !strings.HasPrefix(r.RemoteCandidate, relayWAN+":") {
 		t.Errorf("aiortc selected pair %s -> %s, want %s -> %s", r.LocalCandidate, r.RemoteCandidate, peerIP, relayWAN)
 	}
-	suites := res.query.legs[res.toTag].suites
-	t.Logf("SUMMARY aiortc vs %s: relay %s; aiortc ICE %s, DTLS %s (%s, %s), SRTP %s (relay says %v); ICE up %.0f ms, DTLS up %.0f ms after setRemoteDescription; pair %s -> %s; heard %.0f Hz at %.1f dBFS (%d packets); total %v",
-		relay.kind, iceKind(res.offer), r.ICERole, r.DTLSRole, r.TLSVersion, r.DTLSCipher, r.SRTPCipher, suites,
-		r.ICEConnectedMs, r.DTLSConnectedMs, r.LocalCandidate, r.RemoteCandidate, r.DominantHz, r.RMSdBFS, r.PacketsReceived,
-		time.Since(start).Round(time.Millisecond))
-	logRelayEvidence(t, relay)
+	logSummary(t, "aiortc", relay, res, start)
 	if peer.proc != nil {
 		select {
-		case <-peer.proc.done:
+		case <-peer.proc.Done():
 			var ee interface{ ExitCode() int }
-			if peer.proc.err != nil && errors.As(peer.proc.err, &ee) {
+			if err := peer.proc.Err(); err != nil && errors.As(err, &ee) {
 				t.Errorf("aiortc_peer.py exited with %d", ee.ExitCode())
 			}
 		case <-time.After(5 * time.Second):
 			t.Error("aiortc_peer.py still running 5 s after writing its result")
 		}
 	}
-}
-
-// iceKind describes the relay's ICE implementation as its offer shows it.
-func iceKind(s sdpInfo) string {
-	if s.iceLite {
-		return fmt.Sprintf("ICE-lite, %d candidate(s)", len(s.candidates))
-	}
-	return fmt.Sprintf("full ICE, %d candidate(s)", len(s.candidates))
 }

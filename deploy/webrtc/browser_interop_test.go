@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/srtpgw/srtpgw/deploy/interop"
 )
 
 const chromiumBin = "/usr/bin/chromium"
@@ -47,7 +49,7 @@ func chromiumFlags(profile string) []string {
 }
 
 type browser struct {
-	proc    *proc
+	proc    *interop.Proc
 	cdp     *cdp
 	session string // the page's flat CDP session
 
@@ -86,7 +88,7 @@ func launchChromium(ctx context.Context, t *testing.T, dir string, ns *netns, dr
 	}
 	args = append(args, extraFlags...)
 	args = append(args, "about:blank")
-	b.proc = startProc(t, dir, "chromium", procOpts{extraFiles: []*os.File{cmdR, evW}, ns: ns}, chromiumBin, args...)
+	b.proc = interop.StartProc(t, dir, "chromium", interop.ProcOpts{ExtraFiles: []*os.File{cmdR, evW}, NS: ns}, chromiumBin, args...)
 	cmdR.Close()
 	evW.Close()
 	b.cdp = newCDP(evR, cmdW, b.event)
@@ -95,14 +97,14 @@ func launchChromium(ctx context.Context, t *testing.T, dir string, ns *netns, dr
 		defer cancel()
 		_ = b.cdp.call(cctx, "", "Browser.close", nil, nil)
 		_ = b.cdp.close()
-		b.proc.stop(syscall.SIGTERM, 3*time.Second)
+		b.proc.Stop(syscall.SIGTERM, 3*time.Second)
 		evR.Close()
 		b.mu.Lock()
 		b.console.Close()
 		b.console = nil
 		b.mu.Unlock()
 		if t.Failed() {
-			t.Logf("---- last lines of %s ----\n%s", console.Name(), tail(console.Name(), 40))
+			t.Logf("---- last lines of %s ----\n%s", console.Name(), interop.Tail(console.Name(), 40))
 		}
 	})
 

@@ -25,7 +25,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/srtpgw/srtpgw/deploy/interop"
 	"github.com/srtpgw/srtpgw/relay/sim"
+)
+
+// The phone sends 1 kHz, the WebRTC peer 440 Hz: each side must hear the
+// other's tone, which a loop back cannot fake.
+const (
+	phoneToneHz = 1000.0
+	peerToneHz  = 440.0
 )
 
 // peerReport is what a WebRTC peer measured; the page and the Python
@@ -97,23 +105,23 @@ func writeArtefact(t *testing.T, dir, name string, data []byte) {
 
 // runCall places the call and checks everything that does not depend on
 // which WebRTC stack answered.
-func runCall(ctx context.Context, t *testing.T, dir string, relay *relayProc, p webrtcPeer, opts callOpts) callResult {
+func runCall(ctx context.Context, t *testing.T, dir string, relay *interop.Relay, p webrtcPeer, opts callOpts) callResult {
 	t.Helper()
 	res := callResult{fromTag: randID("phone-"), toTag: randID("peer-")}
 	callID := randID("webrtc-interop-")
-	ng, err := relay.dialNG()
+	ng, err := relay.DialNG()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		writeArtefact(t, dir, "ng.log", []byte(ng.log()+"\n"))
+		writeArtefact(t, dir, "ng.log", []byte(ng.Log()+"\n"))
 		if t.Failed() {
-			t.Logf("---- ng transcript ----\n%s", ng.log())
+			t.Logf("---- ng transcript ----\n%s", ng.Log())
 		}
-		ng.close()
+		ng.Close()
 	})
 	var phone *sim.Phone
-	err = relay.ns.do(func() (err error) { phone, err = sim.NewPhone(netip.MustParseAddr(phoneIP)); return err })
+	err = relay.Do(func() (err error) { phone, err = sim.NewPhone(netip.MustParseAddr(phoneIP)); return err })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,18 +131,18 @@ func runCall(ctx context.Context, t *testing.T, dir string, relay *relayProc, p 
 	// ng-protocol.md b.6). rtpengine's WebRTC alias would also add
 	// trickle-ICE and no-rtcp-attribute; the harness sends complete SDPs.
 	flags := append([]string{"generate-mid"}, opts.extraFlags...)
-	reply, err := ng.command(ctx, dict{
-		{"command", "offer"}, {"call-id", callID}, {"from-tag", res.fromTag},
-		{"sdp", string(phone.OfferSDP(1))},
-		{"transport-protocol", "UDP/TLS/RTP/SAVPF"}, {"ICE", "force"},
-		{"rtcp-mux", []string{"offer", "require"}}, {"SDES", []string{"off"}},
-		{"flags", flags}, {"direction", []string{"lan", "wan"}},
-		{"received-from", []string{"IP4", phoneIP}},
-	})
+	reply, err := ng.Command(ctx, interop.NewDict(
+		"command", "offer", "call-id", callID, "from-tag", res.fromTag,
+		"sdp", string(phone.OfferSDP(1)),
+		"transport-protocol", "UDP/TLS/RTP/SAVPF", "ICE", "force",
+		"rtcp-mux", []string{"offer", "require"}, "SDES", []string{"off"},
+		"flags", flags, "direction", []string{"lan", "wan"},
+		"received-from", []string{"IP4", phoneIP},
+	))
 	if err != nil {
-		t.Fatalf("ng offer with ICE=force refused by %s: %v", relay.kind, err)
+		t.Fatalf("ng offer with ICE=force refused by %s: %v", relay.Kind, err)
 	}
-	offer := string(reply.get("sdp").str)
+	offer := string(reply.Get("sdp").Str)
 	writeArtefact(t, dir, "relay-offer.sdp", []byte(offer))
 	res.offer = parseSDP(offer)
 	t.Logf("relay offer: %s", res.offer.summary())
@@ -173,15 +181,15 @@ func runCall(ctx context.Context, t *testing.T, dir string, relay *relayProc, p 
 	if peerHost == "" || peerHost == "0.0.0.0" {
 		peerHost = peerIP
 	}
-	reply, err = ng.command(ctx, dict{
-		{"command", "answer"}, {"call-id", callID}, {"from-tag", res.fromTag}, {"to-tag", res.toTag},
-		{"sdp", answer}, {"ICE", "remove"}, {"rtcp-mux", []string{"demux"}},
-		{"received-from", []string{"IP4", peerHost}},
-	})
+	reply, err = ng.Command(ctx, interop.NewDict(
+		"command", "answer", "call-id", callID, "from-tag", res.fromTag, "to-tag", res.toTag,
+		"sdp", answer, "ICE", "remove", "rtcp-mux", []string{"demux"},
+		"received-from", []string{"IP4", peerHost},
+	))
 	if err != nil {
 		t.Fatalf("ng answer: %v", err)
 	}
-	phoneSDP := reply.get("sdp").str
+	phoneSDP := reply.Get("sdp").Str
 	writeArtefact(t, dir, "relay-answer-to-phone.sdp", phoneSDP)
 	res.phoneSDP = parseSDP(string(phoneSDP))
 	t.Logf("relay answer to phone: %s", res.phoneSDP.summary())
@@ -195,7 +203,7 @@ func runCall(ctx context.Context, t *testing.T, dir string, relay *relayProc, p 
 	stop := make(chan struct{})
 	sent := make(chan int, 1)
 	go func() {
-		tone := &toneSource{freq: phoneToneHz, amp: 10000}
+		tone := &interop.ToneSource{Freq: phoneToneHz, Amp: 10000}
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		n := 0
@@ -205,7 +213,7 @@ func runCall(ctx context.Context, t *testing.T, dir string, relay *relayProc, p 
 				sent <- n
 				return
 			case <-tick.C:
-				if _, err := phone.SendRTP(tone.next()); err == nil {
+				if _, err := phone.SendRTP(tone.Next()); err == nil {
 					n++
 				}
 			}
@@ -227,12 +235,12 @@ func runCall(ctx context.Context, t *testing.T, dir string, relay *relayProc, p 
 	// 5. query and delete: each leg counted the packets its party sent.
 	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	q, err := ng.command(qctx, dict{{"command", "query"}, {"call-id", callID}, {"from-tag", res.fromTag}})
+	q, err := ng.Command(qctx, interop.NewDict("command", "query", "call-id", callID, "from-tag", res.fromTag))
 	if err != nil {
 		t.Errorf("ng query: %v", err)
 	}
 	res.query = readCallStats(q)
-	d, err := ng.command(qctx, dict{{"command", "delete"}, {"call-id", callID}, {"from-tag", res.fromTag}})
+	d, err := ng.Command(qctx, interop.NewDict("command", "delete", "call-id", callID, "from-tag", res.fromTag))
 	if err != nil {
 		t.Errorf("ng delete: %v", err)
 	}
@@ -343,31 +351,32 @@ func checkPhoneHeard(t *testing.T, phone *sim.Phone, sent int) {
 			pkts = append(pkts, p.Data)
 		}
 	}
-	samples, n := decodePCMU(pkts)
-	st := analyseTone(samples, sampleRate, peerToneHz, phoneToneHz)
+	samples, n := interop.DecodePCMU(pkts)
+	st := interop.AnalyseTone(samples, interop.SampleRate, peerToneHz, phoneToneHz)
+	dominant := interop.DominantHz(samples, interop.SampleRate)
 	t.Logf("phone sent %d packets; received %d RTP datagrams from %v, %d PCMU: %.1f s, %d of %d 20 ms blocks carry %.0f Hz, dominant %.0f Hz, rms %.0f; %v",
-		sent, len(rtp), from, n, float64(len(samples))/sampleRate, st.toneBlocks, st.blocks, peerToneHz, st.dominantHz, st.rms, readSeqGaps(pkts))
-	if min := 150; st.toneBlocks < min { // 3 s
-		t.Errorf("phone: only %d blocks with the peer's %.0f Hz tone, want >= %d", st.toneBlocks, peerToneHz, min)
+		sent, len(rtp), from, n, float64(len(samples))/interop.SampleRate, st.ToneBlocks, st.Blocks, peerToneHz, dominant, st.RMS, readSeqGaps(pkts))
+	if min := 150; st.ToneBlocks < min { // 3 s
+		t.Errorf("phone: only %d blocks with the peer's %.0f Hz tone, want >= %d", st.ToneBlocks, peerToneHz, min)
 	}
-	if math.Abs(st.dominantHz-peerToneHz) > 20 {
-		t.Errorf("phone: dominant frequency %.0f Hz, want %.0f Hz", st.dominantHz, peerToneHz)
+	if math.Abs(dominant-peerToneHz) > 20 {
+		t.Errorf("phone: dominant frequency %.0f Hz, want %.0f Hz", dominant, peerToneHz)
 	}
 }
 
 // logRelayEvidence prints the relay's ICE/DTLS log lines (what a reader
 // needs to see how the handshake went) and returns them.
-func logRelayEvidence(t *testing.T, r *relayProc) []string {
+func logRelayEvidence(t *testing.T, r *interop.Relay) []string {
 	t.Helper()
 	var subs []string
-	switch r.kind {
+	switch r.Kind {
 	case "rtpengine":
 		subs = []string{"ICE completed", "ICE negotiated", "ICE restart", "DTLS", "SRTP", "learned", "Confirmed peer", "nominat", "ICE failed"}
 	default:
 		subs = []string{"ICE", "STUN", "stun", "DTLS", "dtls", "handshake", "level=ERROR", "level=WARN", "call ended"}
 	}
 	var lines []string
-	for _, l := range r.proc.grepLog(subs...) {
+	for _, l := range r.Proc.GrepLog(subs...) {
 		// Skip the ng message dumps: they mention ICE in every request.
 		if !strings.Contains(l, "dump for") && !strings.Contains(l, "Response dump") && !strings.Contains(l, `dump="`) {
 			lines = append(lines, l)
@@ -376,6 +385,27 @@ func logRelayEvidence(t *testing.T, r *relayProc) []string {
 	if len(lines) > 40 {
 		lines = append(lines[:40], fmt.Sprintf("... %d more", len(lines)-40))
 	}
-	t.Logf("%s ICE/DTLS log lines:\n  %s", r.kind, strings.Join(lines, "\n  "))
+	t.Logf("%s ICE/DTLS log lines:\n  %s", r.Kind, strings.Join(lines, "\n  "))
 	return lines
+}
+
+// logSummary prints the one line the README's results table is read from,
+// then the relay's ICE/DTLS evidence.
+func logSummary(t *testing.T, peer string, relay *interop.Relay, res callResult, start time.Time) {
+	t.Helper()
+	r := res.report
+	suites := res.query.legs[res.toTag].suites
+	t.Logf("SUMMARY %s vs %s: relay %s; %s ICE %s, DTLS %s (%s, %s), SRTP %s (relay says %v); ICE up %.0f ms, DTLS up %.0f ms after setRemoteDescription; pair %s -> %s; heard %.0f Hz at %.1f dBFS (%d packets); total %v",
+		peer, relay.Kind, iceKind(res.offer), peer, r.ICERole, r.DTLSRole, r.TLSVersion, r.DTLSCipher, r.SRTPCipher, suites,
+		r.ICEConnectedMs, r.DTLSConnectedMs, r.LocalCandidate, r.RemoteCandidate, r.DominantHz, r.RMSdBFS, r.PacketsReceived,
+		time.Since(start).Round(time.Millisecond))
+	logRelayEvidence(t, relay)
+}
+
+// iceKind describes the relay's ICE implementation as its offer shows it.
+func iceKind(s sdpInfo) string {
+	if s.iceLite {
+		return fmt.Sprintf("ICE-lite, %d candidate(s)", len(s.candidates))
+	}
+	return fmt.Sprintf("full ICE, %d candidate(s)", len(s.candidates))
 }

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/srtpgw/srtpgw/deploy/interop"
 )
 
 type legStats struct {
@@ -29,32 +31,32 @@ type callStats struct {
 	legs                            map[string]legStats
 }
 
-func readCallStats(v bvalue) callStats {
+func readCallStats(v interop.Value) callStats {
 	cs := callStats{
-		rtpPackets:  v.path("totals", "RTP", "packets").num,
-		rtpBytes:    v.path("totals", "RTP", "bytes").num,
-		rtpErrors:   v.path("totals", "RTP", "errors").num,
-		rtcpPackets: v.path("totals", "RTCP", "packets").num,
+		rtpPackets:  v.Path("totals", "RTP", "packets").Num,
+		rtpBytes:    v.Path("totals", "RTP", "bytes").Num,
+		rtpErrors:   v.Path("totals", "RTP", "errors").Num,
+		rtcpPackets: v.Path("totals", "RTCP", "packets").Num,
 		legs:        map[string]legStats{},
 	}
-	tags := v.get("tags")
-	for _, tag := range tags.keys {
-		t := tags.get(tag)
+	tags := v.Get("tags")
+	for _, tag := range tags.Keys {
+		t := tags.Get(tag)
 		ls := legStats{tag: tag}
-		for _, m := range t.get("medias").list {
+		for _, m := range t.Get("medias").List {
 			if ls.protocol == "" {
-				ls.protocol = string(m.get("protocol").str)
+				ls.protocol = string(m.Get("protocol").Str)
 			}
-			ls.mediaFlags = append(ls.mediaFlags, m.get("flags").strs()...)
-			for _, s := range m.get("streams").list {
-				ls.packets += s.path("stats", "packets").num
-				ls.bytes += s.path("stats", "bytes").num
-				ls.errors += s.path("stats", "errors").num
-				if cs := string(s.get("crypto suite").str); cs != "" && !slices.Contains(ls.suites, cs) {
+			ls.mediaFlags = append(ls.mediaFlags, m.Get("flags").Strs()...)
+			for _, s := range m.Get("streams").List {
+				ls.packets += s.Path("stats", "packets").Num
+				ls.bytes += s.Path("stats", "bytes").Num
+				ls.errors += s.Path("stats", "errors").Num
+				if cs := string(s.Get("crypto suite").Str); cs != "" && !slices.Contains(ls.suites, cs) {
 					ls.suites = append(ls.suites, cs)
 				}
-				if ep := s.get("endpoint"); ep.kind == 'd' && ep.get("port").num != 0 {
-					e := fmt.Sprintf("%s:%d", ep.get("address").str, ep.get("port").num)
+				if ep := s.Get("endpoint"); ep.Kind == 'd' && ep.Get("port").Num != 0 {
+					e := fmt.Sprintf("%s:%d", ep.Get("address").Str, ep.Get("port").Num)
 					if !slices.Contains(ls.endpoints, e) {
 						ls.endpoints = append(ls.endpoints, e)
 					}
@@ -85,34 +87,34 @@ func (cs callStats) String() string {
 func TestReadCallStats(t *testing.T) {
 	// The b.9 shape, trimmed: the phone leg sent 5 packets, the upstream
 	// leg 7 with a crypto suite on its muxed stream.
-	reply := dict{
-		{"created", 1795772633},
-		{"tags", dict{
-			{"ft-phone", dict{{"tag", "ft-phone"}, {"medias", []any{dict{
-				{"protocol", "RTP/AVP"},
-				{"streams", []any{
-					dict{{"endpoint", dict{{"address", "127.0.0.10"}, {"port", 20000}}}, {"stats", dict{{"packets", 5}, {"bytes", 860}, {"errors", 0}}}},
-					dict{{"stats", dict{{"packets", 1}, {"bytes", 8}, {"errors", 0}}}},
-				}},
-				{"flags", []string{"initialized", "send", "recv"}},
-			}}}}},
-			{"tt-peer", dict{{"tag", "tt-peer"}, {"medias", []any{dict{
-				{"protocol", "UDP/TLS/RTP/SAVPF"},
-				{"streams", []any{
-					dict{{"crypto suite", "AES_CM_128_HMAC_SHA1_80"}, {"stats", dict{{"packets", 7}, {"bytes", 1400}, {"errors", 2}}}},
-					dict{{"crypto suite", "AES_CM_128_HMAC_SHA1_80"}, {"endpoint", dict{{"port", 0}}}},
-				}},
-				{"flags", []string{"rtcp-mux", "DTLS-SRTP", "ICE"}},
-			}}}}},
-		}},
-		{"totals", dict{{"RTP", dict{{"packets", 12}, {"bytes", 2260}, {"errors", 2}}}, {"RTCP", dict{{"packets", 1}}}}},
-		{"result", "ok"},
-	}
-	b, err := bencode(reply)
+	reply := interop.NewDict(
+		"created", 1795772633,
+		"tags", interop.NewDict(
+			"ft-phone", interop.NewDict("tag", "ft-phone", "medias", []any{interop.NewDict(
+				"protocol", "RTP/AVP",
+				"streams", []any{
+					interop.NewDict("endpoint", interop.NewDict("address", "127.0.0.10", "port", 20000), "stats", interop.NewDict("packets", 5, "bytes", 860, "errors", 0)),
+					interop.NewDict("stats", interop.NewDict("packets", 1, "bytes", 8, "errors", 0)),
+				},
+				"flags", []string{"initialized", "send", "recv"},
+			)}),
+			"tt-peer", interop.NewDict("tag", "tt-peer", "medias", []any{interop.NewDict(
+				"protocol", "UDP/TLS/RTP/SAVPF",
+				"streams", []any{
+					interop.NewDict("crypto suite", "AES_CM_128_HMAC_SHA1_80", "stats", interop.NewDict("packets", 7, "bytes", 1400, "errors", 2)),
+					interop.NewDict("crypto suite", "AES_CM_128_HMAC_SHA1_80", "endpoint", interop.NewDict("port", 0)),
+				},
+				"flags", []string{"rtcp-mux", "DTLS-SRTP", "ICE"},
+			)}),
+		),
+		"totals", interop.NewDict("RTP", interop.NewDict("packets", 12, "bytes", 2260, "errors", 2), "RTCP", interop.NewDict("packets", 1)),
+		"result", "ok",
+	)
+	b, err := interop.Encode(reply)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := bdecode(b)
+	v, err := interop.Decode(b)
 	if err != nil {
 		t.Fatal(err)
 	}

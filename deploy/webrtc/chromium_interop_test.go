@@ -25,6 +25,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/srtpgw/srtpgw/deploy/interop"
 )
 
 type chromePeer struct {
@@ -77,7 +79,7 @@ func (c *chromePeer) serve(t *testing.T) {
 	mux.HandleFunc("POST /answer", post(c.answers))
 	mux.HandleFunc("POST /result", post(c.results))
 	var ln net.Listener
-	err := c.ns.do(func() (err error) { ln, err = net.Listen("tcp4", "127.0.0.1:0"); return err })
+	err := c.ns.Do(func() (err error) { ln, err = net.Listen("tcp4", "127.0.0.1:0"); return err })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +104,7 @@ func (c *chromePeer) answer(ctx context.Context, offer string) (string, error) {
 		return string(a), nil
 	case b := <-c.results: // the page failed before answering
 		return "", fmt.Errorf("page gave up before answering: %s", b)
-	case <-c.br.proc.done:
+	case <-c.br.proc.Done():
 		return "", errors.New("chromium exited before answering")
 	case <-ctx.Done():
 		return "", fmt.Errorf("no answer from the page: %w (see chromium-console.log)", ctx.Err())
@@ -116,7 +118,7 @@ func (c *chromePeer) report(ctx context.Context) (peerReport, error) {
 	var b []byte
 	select {
 	case b = <-c.results:
-	case <-c.br.proc.done:
+	case <-c.br.proc.Done():
 		return r, errors.New("chromium exited before reporting")
 	case <-ctx.Done():
 		return r, fmt.Errorf("no result from the page: %w", ctx.Err())
@@ -145,7 +147,7 @@ func TestChromiumInterop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
 	defer cancel()
 	start := time.Now()
-	dir := workDir(t)
+	dir := interop.WorkDir(t)
 	ns := newNetns(t)
 	relay := startRelay(ctx, t, dir, ns)
 	peer := &chromePeer{t: t, dir: dir, ns: ns}
@@ -155,7 +157,7 @@ func TestChromiumInterop(t *testing.T) {
 	drop := strings.Fields(os.Getenv("SRTPGW_CHROMIUM_DROP_FLAGS"))
 	peer.br = launchChromium(ctx, t, dir, ns, drop, extra...)
 	t.Cleanup(func() { // runs before the browser's own cleanup closes it
-		if !peer.shot && !peer.br.proc.exited() {
+		if !peer.shot && !peer.br.proc.Exited() {
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			peer.shoot(sctx) // what the page showed when the test gave up
@@ -180,10 +182,5 @@ func TestChromiumInterop(t *testing.T) {
 	if !strings.HasPrefix(strings.ToLower(r.Codec), "audio/pcmu/8000") {
 		t.Errorf("chromium received codec %q, want PCMU (the phone's only codec)", r.Codec)
 	}
-	suites := res.query.legs[res.toTag].suites
-	t.Logf("SUMMARY chromium vs %s: relay %s; chromium ICE %s, DTLS %s (%s, %s), SRTP %s (relay says %v); ICE up %.0f ms, DTLS up %.0f ms after setRemoteDescription; pair %s -> %s; heard %.0f Hz at %.1f dBFS (%d packets); total %v",
-		relay.kind, iceKind(res.offer), r.ICERole, r.DTLSRole, r.TLSVersion, r.DTLSCipher, r.SRTPCipher, suites,
-		r.ICEConnectedMs, r.DTLSConnectedMs, r.LocalCandidate, r.RemoteCandidate, r.DominantHz, r.RMSdBFS, r.PacketsReceived,
-		time.Since(start).Round(time.Millisecond))
-	logRelayEvidence(t, relay)
+	logSummary(t, "chromium", relay, res, start)
 }

@@ -27,9 +27,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/srtpgw/srtpgw/deploy/interop"
 	"golang.org/x/sys/unix"
 )
 
+// netns implements interop.Namespace; a nil *netns is the host namespace.
 type netns struct {
 	name string
 	fd   *os.File
@@ -73,6 +75,8 @@ func newNetns(t *testing.T) *netns {
 	return n
 }
 
+var _ interop.Namespace = (*netns)(nil)
+
 const netnsPrefix = "srtpgw-webrtc-"
 
 // removeStaleNetns deletes namespaces left by a test binary that was
@@ -93,9 +97,9 @@ func removeStaleNetns(t *testing.T) {
 
 func setns(fd uintptr) error { return unix.Setns(int(fd), unix.CLONE_NEWNET) }
 
-// do runs fn with the calling goroutine's thread inside the namespace, so
+// Do runs fn with the calling goroutine's thread inside the namespace, so
 // the sockets fn creates belong to it. A nil netns runs fn as is.
-func (n *netns) do(fn func() error) error {
+func (n *netns) Do(fn func() error) error {
 	if n == nil {
 		return fn()
 	}
@@ -121,8 +125,8 @@ func (n *netns) do(fn func() error) error {
 	return ferr
 }
 
-// wrap returns the command line that runs bin inside the namespace.
-func (n *netns) wrap(bin string, args []string) (string, []string) {
+// Wrap returns the command line that runs bin inside the namespace.
+func (n *netns) Wrap(bin string, args []string) (string, []string) {
 	if n == nil {
 		return bin, args
 	}

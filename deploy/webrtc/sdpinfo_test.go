@@ -69,7 +69,10 @@ func (s sdpInfo) fingerprintHash() string {
 // harness sends one audio stream).
 func parseSDP(body string) sdpInfo {
 	var s sdpInfo
-	var sessSetup, sessFP, sessUfrag, sessPwd string
+	// RFC 8842 §5 and RFC 8839 §5.4 allow these at session level; the
+	// media level wins (DESIGN §11: baresip puts them at session level).
+	eitherLevel := map[string]*string{"ice-ufrag": &s.ufrag, "ice-pwd": &s.pwd, "setup": &s.setup, "fingerprint": &s.fingerprint}
+	session := map[string]string{}
 	media := 0
 	for _, line := range strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n") {
 		line = strings.TrimSpace(line)
@@ -102,21 +105,17 @@ func parseSDP(body string) sdpInfo {
 			continue
 		}
 		key, v, _ := strings.Cut(val, ":")
+		if field, ok := eitherLevel[key]; ok {
+			if media == 0 {
+				session[key] = v
+			} else {
+				*field = v
+			}
+			continue
+		}
 		switch key {
 		case "ice-lite":
 			s.iceLite = true
-		case "ice-ufrag":
-			if media == 0 {
-				sessUfrag = v
-			} else {
-				s.ufrag = v
-			}
-		case "ice-pwd":
-			if media == 0 {
-				sessPwd = v
-			} else {
-				s.pwd = v
-			}
 		case "ice-options":
 			s.iceOptions = v
 		case "candidate":
@@ -125,18 +124,6 @@ func parseSDP(body string) sdpInfo {
 			}
 		case "end-of-candidates":
 			s.endOfCands = true
-		case "setup":
-			if media == 0 {
-				sessSetup = v
-			} else {
-				s.setup = v
-			}
-		case "fingerprint":
-			if media == 0 {
-				sessFP = v
-			} else {
-				s.fingerprint = v
-			}
 		case "mid":
 			s.mid = v
 		case "rtcp":
@@ -151,19 +138,10 @@ func parseSDP(body string) sdpInfo {
 			s.crypto = true
 		}
 	}
-	// RFC 8842 §5 and RFC 8839 §5.4 allow these at session level; the
-	// media level wins (DESIGN §11: baresip puts them at session level).
-	if s.setup == "" {
-		s.setup = sessSetup
-	}
-	if s.fingerprint == "" {
-		s.fingerprint = sessFP
-	}
-	if s.ufrag == "" {
-		s.ufrag = sessUfrag
-	}
-	if s.pwd == "" {
-		s.pwd = sessPwd
+	for key, field := range eitherLevel {
+		if *field == "" {
+			*field = session[key]
+		}
 	}
 	return s
 }
