@@ -23,6 +23,7 @@ type call struct {
 	upRTCP                 *endpoint // the upstream's RTCP port, without rtcp-mux
 	phoneFlow, upFlow      *flow
 	dc, dcRTCP             *dtls.Conn
+	ice                    *iceAgent // -ice only
 	offered                bool
 	setup                  time.Duration
 }
@@ -106,7 +107,19 @@ func (r *runner) setupCall(ctx context.Context, idx int) (c *call, err error) {
 	if !r.cfg.PlainUpstream && toUp.Fingerprint == "" {
 		return c, fmt.Errorf("offer reply has no a=fingerprint: relay did not offer DTLS-SRTP (m= %s)", toUp.Proto)
 	}
-	reply, err = r.ng.Do(ctx, r.answer(c, toUp))
+	var ice *answerICE
+	relay := toUp.RTP // where DTLS and SRTP go
+	if r.cfg.ICE {
+		if err := checkICEOffer(toUp); err != nil {
+			return c, err
+		}
+		local := newICECreds()
+		ice = &answerICE{creds: local, mid: toUp.Mid}
+		c.ice = newICEAgent(r.st, uconn, local, toUp.ICE)
+		c.up.ice.Store(c.ice)
+		relay = toUp.ICE.Candidate // the nominated pair's remote end (RFC 8445 §12.1)
+	}
+	reply, err = r.ng.Do(ctx, r.answer(c, toUp, ice))
 	if err != nil {
 		return c, err
 	}
@@ -129,7 +142,13 @@ func (r *runner) setupCall(ctx context.Context, idx int) (c *call, err error) {
 		} else {
 			close(done)
 		}
-		enc, dec, dc, err := handshake(ctx, c.up, toUp.RTP, toUp.Fingerprint, r.tls)
+		// With ICE, DTLS waits for a nominated pair (RFC 8842 §4).
+		if c.ice != nil {
+			if err := c.ice.connect(ctx); err != nil {
+				return c, err
+			}
+		}
+		enc, dec, dc, err := handshake(ctx, c.up, relay, toUp.Fingerprint, r.tls)
 		<-done
 		c.dc = dc
 		if err == nil && rtcpErr != nil {
@@ -139,7 +158,7 @@ func (r *runner) setupCall(ctx context.Context, idx int) (c *call, err error) {
 			return c, err
 		}
 		c.up.dec.Store(dec)
-		c.upFlow = newFlow(r.st, DirDown, flowID(idx, DirDown), uconn, toUp.RTP, enc)
+		c.upFlow = newFlow(r.st, DirDown, flowID(idx, DirDown), uconn, relay, enc)
 	}
 	c.setup = time.Since(start)
 	return c, nil
@@ -161,14 +180,25 @@ func (r *runner) offer(c *call) map[string]any {
 		"supports":      []any{"load limit"},
 		"received-from": []any{"IP4", r.cfg.PhoneAddr.String()},
 	}
-	if r.cfg.PlainUpstream {
+	switch {
+	case r.cfg.PlainUpstream:
 		req["transport-protocol"] = "RTP/AVP"
-	} else {
+	case r.cfg.ICE:
+		// What Kamailio's WebRTC flag asks for (ng-protocol.md): ICE-lite
+		// toward the upstream, the WebRTC transport, rtcp-mux required
+		// (RFC 8829 §5.1.1) and an a=mid for BUNDLE.
+		req["ICE"] = "force"
+		req["transport-protocol"] = "UDP/TLS/RTP/SAVPF"
+		req["flags"] = []any{"generate-mid"}
+	default:
 		req["transport-protocol"] = "UDP/TLS/RTP/SAVP"
 	}
-	if r.cfg.RTCPMux {
+	switch {
+	case r.cfg.ICE:
+		req["rtcp-mux"] = []any{"offer", "require"}
+	case r.cfg.RTCPMux:
 		req["rtcp-mux"] = []any{"offer"}
-	} else {
+	default:
 		req["rtcp-mux"] = []any{"demux"}
 	}
 	if len(r.cfg.Direction) == 2 {
@@ -177,9 +207,10 @@ func (r *runner) offer(c *call) map[string]any {
 	return req
 }
 
-// answer carries the upstream's SDP back; the relay's reply goes to the
-// phone as plain RTP/AVP with RTCP demultiplexed.
-func (r *runner) answer(c *call, relay Media) map[string]any {
+// answer carries the upstream's SDP back (with ice, a full agent's); the
+// relay's reply goes to the phone as plain RTP/AVP with RTCP
+// demultiplexed and no ICE.
+func (r *runner) answer(c *call, relay Media, ice *answerICE) map[string]any {
 	proto, setup, fp := "RTP/AVP", "", ""
 	if !r.cfg.PlainUpstream {
 		proto, fp = relay.Proto, r.tls.fingerprint
@@ -190,7 +221,7 @@ func (r *runner) answer(c *call, relay Media) map[string]any {
 		"call-id":            c.callID,
 		"from-tag":           c.fromTag,
 		"to-tag":             c.toTag,
-		"sdp":                UpstreamSDP(c.up.addr(), r.upstreamRTCP(c), proto, relay.Mux, setup, fp),
+		"sdp":                upstreamSDP(c.up.addr(), r.upstreamRTCP(c), proto, relay.Mux, setup, fp, ice),
 		"ICE":                "remove",
 		"transport-protocol": "RTP/AVP",
 		"rtcp-mux":           []any{"demux"},

@@ -42,6 +42,14 @@ type Config struct {
 	DTLSSetup     string // the upstream's a=setup: "active" (DTLS client) or "passive"
 	RTCPMux       bool   // ask the relay to offer rtcp-mux upstream (RFC 5761)
 
+	// ICE makes every upstream a minimal full ICE agent facing an
+	// ICE-lite relay (srtpgw with ICE=force): the offer asks for WebRTC
+	// (UDP/TLS/RTP/SAVPF, rtcp-mux required), the upstream nominates the
+	// relay's candidate before DTLS and sends a consent check every
+	// ICEConsentInterval (RFC 7675 §5.1: 5 s) while media flows.
+	ICE                bool
+	ICEConsentInterval time.Duration
+
 	// SetupConcurrency is the calls being set up at once. srtpgw caps
 	// concurrent DTLS handshakes per source IP at 8, and every simulated
 	// upstream shares one IP, so the default stays well under that.
@@ -58,28 +66,29 @@ type Config struct {
 // DefaultConfig matches the benchmark in bench/compare.sh.
 func DefaultConfig() Config {
 	return Config{
-		NG:               "127.0.0.1:2223",
-		Label:            "relay",
-		Steps:            []int{100},
-		Duration:         20 * time.Second,
-		Warmup:           time.Second,
-		Drain:            300 * time.Millisecond,
-		RampSteps:        []int{100, 200, 300, 400, 500, 600, 700, 800, 1000, 1200, 1400, 1600, 2000},
-		RampDuration:     5 * time.Second,
-		RampMaxTime:      3 * time.Minute,
-		MaxLoss:          0.001,
-		MaxP99:           5 * time.Millisecond,
-		PhoneAddr:        netip.MustParseAddr("127.0.1.1"),
-		PhonePortBase:    20000,
-		UpstreamAddr:     netip.MustParseAddr("127.0.2.1"),
-		DTLSSetup:        "active",
-		RTCPMux:          true,
-		SetupConcurrency: 4,
-		SetupTimeout:     15 * time.Second,
-		Senders:          2,
-		Slots:            50,
-		NGTimeout:        time.Second,
-		NGRetries:        5,
+		NG:                 "127.0.0.1:2223",
+		Label:              "relay",
+		Steps:              []int{100},
+		Duration:           20 * time.Second,
+		Warmup:             time.Second,
+		Drain:              300 * time.Millisecond,
+		RampSteps:          []int{100, 200, 300, 400, 500, 600, 700, 800, 1000, 1200, 1400, 1600, 2000},
+		RampDuration:       5 * time.Second,
+		RampMaxTime:        3 * time.Minute,
+		MaxLoss:            0.001,
+		MaxP99:             5 * time.Millisecond,
+		PhoneAddr:          netip.MustParseAddr("127.0.1.1"),
+		PhonePortBase:      20000,
+		UpstreamAddr:       netip.MustParseAddr("127.0.2.1"),
+		DTLSSetup:          "active",
+		RTCPMux:            true,
+		ICEConsentInterval: 5 * time.Second,
+		SetupConcurrency:   4,
+		SetupTimeout:       15 * time.Second,
+		Senders:            2,
+		Slots:              50,
+		NGTimeout:          time.Second,
+		NGRetries:          5,
 	}
 }
 
@@ -100,6 +109,12 @@ func (c *Config) Validate() error {
 	}
 	if c.DTLSSetup != "active" && c.DTLSSetup != "passive" {
 		errs = append(errs, fmt.Errorf("dtls setup %q: want active or passive", c.DTLSSetup))
+	}
+	if c.ICE && (c.PlainUpstream || !c.RTCPMux) {
+		errs = append(errs, errors.New("-ice needs a DTLS-SRTP upstream with rtcp-mux (WebRTC requires both): drop -plain-upstream and -rtcp-mux=false"))
+	}
+	if c.ICE && c.ICEConsentInterval <= 0 {
+		errs = append(errs, errors.New("ICE consent interval must be positive"))
 	}
 	if len(c.Direction) != 0 && len(c.Direction) != 2 {
 		errs = append(errs, fmt.Errorf("direction needs two interface names, got %v", c.Direction))

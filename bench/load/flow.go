@@ -80,7 +80,10 @@ type endpoint struct {
 	// dtlsIn receives DTLS records (RFC 7983: first byte 20-63) for the
 	// handshake; nil on plain sockets.
 	dtlsIn chan []byte
-	done   chan struct{}
+	// ice receives STUN (RFC 7983: first byte 0-3) with -ice; nil before
+	// the call's agent exists and without -ice.
+	ice  atomic.Pointer[iceAgent]
+	done chan struct{}
 }
 
 func newEndpoint(conn *net.UDPConn, dir int, flowID uint32, secure bool) *endpoint {
@@ -102,7 +105,7 @@ func (e *endpoint) readLoop(st *Stats) {
 	plain := make([]byte, 2048)
 	var hdr rtp.Header
 	for {
-		n, _, err := e.conn.ReadFromUDPAddrPort(buf)
+		n, from, err := e.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -138,6 +141,12 @@ func (e *endpoint) readLoop(st *Stats) {
 				b = out
 			}
 			st.record(e.dir, &e.rx, b, now)
+		case b[0] <= 3: // STUN (RFC 7983): only -ice upstreams expect it
+			if a := e.ice.Load(); a != nil {
+				a.receive(b, from)
+			} else {
+				st.Invalid.Add(1)
+			}
 		default:
 			st.Invalid.Add(1)
 		}

@@ -16,8 +16,28 @@ var tableHeader = []string{
 	"load CPU%", "other CPU%", "pass",
 }
 
+// header is tableHeader, with the ICE column before "pass" when any
+// result ran with -ice.
+func header(results []*Result) []string {
+	if !anyICE(results) {
+		return tableHeader
+	}
+	h := append([]string(nil), tableHeader[:len(tableHeader)-1]...)
+	return append(h, "ICE checks sent/answered", tableHeader[len(tableHeader)-1])
+}
+
+func anyICE(results []*Result) bool {
+	for _, r := range results {
+		if r.ICE {
+			return true
+		}
+	}
+	return false
+}
+
 func rows(results []*Result) [][]string {
 	var out [][]string
+	ice := anyICE(results)
 	for _, r := range results {
 		for _, s := range r.Steps {
 			calls := fmt.Sprint(s.Calls)
@@ -40,7 +60,7 @@ func rows(results []*Result) [][]string {
 			if !s.Pass {
 				pass = "NO: " + s.Fail
 			}
-			out = append(out, []string{
+			row := []string{
 				r.Label, calls,
 				fmt.Sprintf("%.0f", s.Setup.RatePerSec),
 				fmt.Sprintf("%.1f/%.1f", s.Setup.P50MS, s.Setup.P99MS),
@@ -50,8 +70,15 @@ func rows(results []*Result) [][]string {
 				cpu, usp, rss, kb,
 				fmt.Sprintf("%.1f", s.LoadCPU.Percent),
 				fmt.Sprintf("%.0f", s.OtherCPUPct+s.StealPct),
-				pass,
-			})
+			}
+			if ice {
+				checks := "-"
+				if s.ICE != nil {
+					checks = fmt.Sprintf("%d/%d", s.ICE.Sent, s.ICE.Answered)
+				}
+				row = append(row, checks)
+			}
+			out = append(out, append(row, pass))
 		}
 	}
 	return out
@@ -65,7 +92,7 @@ func lat(d DirStats) string {
 // followed by the ramp verdicts and anything that went wrong.
 func WriteTable(w io.Writer, results []*Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(tableHeader, "\t"))
+	fmt.Fprintln(tw, strings.Join(header(results), "\t"))
 	for _, row := range rows(results) {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
@@ -75,8 +102,9 @@ func WriteTable(w io.Writer, results []*Result) {
 
 // WriteMarkdown prints the same table in GitHub Markdown.
 func WriteMarkdown(w io.Writer, results []*Result) {
-	fmt.Fprintf(w, "| %s |\n", strings.Join(tableHeader, " | "))
-	fmt.Fprintf(w, "|%s\n", strings.Repeat("---|", len(tableHeader)))
+	h := header(results)
+	fmt.Fprintf(w, "| %s |\n", strings.Join(h, " | "))
+	fmt.Fprintf(w, "|%s\n", strings.Repeat("---|", len(h)))
 	for _, row := range rows(results) {
 		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
 	}
@@ -95,6 +123,12 @@ func notes(w io.Writer, results []*Result, bullet string) {
 			"invalid %d, early SRTP %d, auth fail %d, reordered %d, RTCP %d, ng retransmits %d\n",
 			bullet, r.Label, r.Mode, r.Profile, r.Teardown.Deleted, r.Teardown.Failed, r.LoadCPUSec,
 			c.Invalid, c.EarlySRTP, c.AuthFail, c.Reordered, c.RTCP, c.NGRetransmitted)
+		if ice := c.ICE; ice != nil {
+			fmt.Fprintf(w, "%s%s ICE: %d checks sent (setup and consent), %d answered; %d retransmits, %d error responses, "+
+				"%d duplicate answers, %d invalid STUN, %d checks from the relay (unanswered), %d send errors\n",
+				bullet, r.Label, ice.Sent, ice.Answered, ice.Retransmits, ice.ErrorResponses,
+				ice.Duplicates, ice.Invalid, ice.RelayChecks, ice.SendErrors)
+		}
 		for _, s := range r.Steps {
 			if s.Setup.Failed > 0 {
 				fmt.Fprintf(w, "%s%s at %d calls: %d setups failed, first: %s\n", bullet, r.Label, s.Calls, s.Setup.Failed, s.Setup.FirstError)
@@ -147,6 +181,11 @@ func (r *Result) Clean() (bool, string) {
 	}
 	if r.Counters.AuthFail > 0 {
 		return false, fmt.Sprintf("%d SRTP packets failed authentication", r.Counters.AuthFail)
+	}
+	// Consent checks are what keeps srtpgw sending (RFC 7675): one lost
+	// is as much a failure as a lost packet.
+	if ice := r.Counters.ICE; ice != nil && ice.Answered < ice.Sent {
+		return false, fmt.Sprintf("ICE: %d of %d checks answered", ice.Answered, ice.Sent)
 	}
 	return true, ""
 }

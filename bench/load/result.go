@@ -15,6 +15,7 @@ type Result struct {
 	PID        int       `json:"pid,omitempty"`
 	Mode       string    `json:"mode"` // "dtls-srtp" or "plain"
 	Profile    string    `json:"profile,omitempty"`
+	ICE        bool      `json:"ice,omitempty"` // -ice: upstreams are full ICE agents
 	Started    time.Time `json:"started"`
 	Host       Host      `json:"host"`
 	BaseRSSKB  int64     `json:"relay_base_rss_kb,omitempty"`
@@ -59,8 +60,10 @@ type Step struct {
 	// trustworthy when large.
 	OtherCPUPct float64 `json:"other_cpu_pct"`
 	StealPct    float64 `json:"steal_pct"`
-	Pass        bool    `json:"pass"`
-	Fail        string  `json:"fail,omitempty"`
+	// ICE is the window's consent checks with -ice.
+	ICE  *ICEWindow `json:"ice,omitempty"`
+	Pass bool       `json:"pass"`
+	Fail string     `json:"fail,omitempty"`
 	// Noisy marks a failed ramp step measured while the rest of the
 	// machine was busy; the next step in the list is its re-measurement.
 	Noisy bool `json:"noisy,omitempty"`
@@ -123,12 +126,13 @@ type Teardown struct {
 
 // Counters are anomalies over the whole run.
 type Counters struct {
-	Invalid         uint64 `json:"invalid"`
-	EarlySRTP       uint64 `json:"early_srtp"`
-	AuthFail        uint64 `json:"auth_fail"`
-	Reordered       uint64 `json:"reordered"`
-	RTCP            uint64 `json:"rtcp"`
-	NGRetransmitted uint64 `json:"ng_retransmitted"`
+	Invalid         uint64       `json:"invalid"`
+	EarlySRTP       uint64       `json:"early_srtp"`
+	AuthFail        uint64       `json:"auth_fail"`
+	Reordered       uint64       `json:"reordered"`
+	RTCP            uint64       `json:"rtcp"`
+	NGRetransmitted uint64       `json:"ng_retransmitted"`
+	ICE             *ICECounters `json:"ice,omitempty"` // -ice only
 }
 
 func dirStats(w DirWindow, window time.Duration) DirStats {

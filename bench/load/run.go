@@ -28,6 +28,8 @@ type runner struct {
 	nflows int
 	epoch  uint32
 	res    *Result
+
+	consent *consentScheduler // -ice only
 }
 
 // Run drives the relay at cfg.NG through every step (and the ramp) and
@@ -74,6 +76,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		offset := Period / time.Duration(cfg.Slots*cfg.Senders) * time.Duration(i)
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); w.Run(start+offset, 1<<62, r.stop) }()
+	}
+	if cfg.ICE {
+		r.res.ICE = true
+		r.consent = &consentScheduler{interval: cfg.ICEConsentInterval}
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); r.consent.run(r.stop) }()
 	}
 	err = r.steps(ctx)
 	r.finish()
@@ -250,6 +258,10 @@ func (r *runner) measure(ctx context.Context, st Step, window time.Duration) (St
 	for _, w := range r.wheels {
 		st.PacerMaxLagMS = max(st.PacerMaxLagMS, float64(w.MaxLag())/1e6)
 	}
+	if r.cfg.ICE {
+		iw := r.st.ICEWindow(measured)
+		st.ICE = &iw
+	}
 	st.Pass, st.Fail = r.judge(st, up, down)
 	return st, nil
 }
@@ -352,6 +364,9 @@ func (r *runner) addCalls(ctx context.Context, n int) Setup {
 			r.wheels[r.nflows%len(r.wheels)].Add(f)
 			r.nflows++
 		}
+		if c.ice != nil {
+			r.consent.add(c.ice)
+		}
 	}
 	return setupStats(durs, failed, firstErr, wall)
 }
@@ -398,4 +413,8 @@ func (r *runner) finish() {
 	r.res.Teardown = td
 	r.res.Counters = Counters{Invalid: r.st.Invalid.Load(), EarlySRTP: r.st.Early.Load(), AuthFail: r.st.AuthFail.Load(),
 		Reordered: r.st.Reordered.Load(), RTCP: r.st.RTCP.Load(), NGRetransmitted: r.ng.Retransmissions()}
+	if r.cfg.ICE {
+		ice := r.st.ICETotals()
+		r.res.Counters.ICE = &ice
+	}
 }

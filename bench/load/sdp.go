@@ -17,6 +17,18 @@ type Media struct {
 	Mux         bool           // a=rtcp-mux (RFC 5761)
 	Setup       string         // a=setup (RFC 4145), media level wins
 	Fingerprint string         // a=fingerprint value as written (RFC 8122)
+	Mid         string         // a=mid (RFC 9143 §14.2), "" when absent
+	ICE         ICEParams      // the party's ICE attributes (RFC 8839), zero without ICE
+}
+
+// ICEParams are what an ICE peer needs from an SDP (RFC 8839 §5): the
+// credentials of the short-term STUN mechanism and where to send checks.
+type ICEParams struct {
+	Ufrag, Pwd string // a=ice-ufrag, a=ice-pwd; media level wins (§5.4)
+	Lite       bool   // a=ice-lite (§5.3): the party never sends checks
+	// Candidate is the first UDP candidate of component 1 (RTP) with a
+	// literal IP address (§5.1); invalid when there is none.
+	Candidate netip.AddrPort
 }
 
 // ParseSDP reads the first audio m= section. It is a deliberately small
@@ -27,6 +39,7 @@ func ParseSDP(body string) (Media, error) {
 		m                  Media
 		sessConn, medConn  string
 		sessSetup, sessFP  string
+		sessUfrag, sessPwd string
 		inAudio, seenAudio bool
 		port, rtcpPort     int
 		rtcpAddr           string
@@ -88,6 +101,20 @@ func ParseSDP(body string) (Media, error) {
 				m.Fingerprint = v
 			case k == "fingerprint" && !seenAudio:
 				sessFP = v
+			case k == "mid" && inAudio:
+				m.Mid = v
+			case k == "ice-lite" && !seenAudio:
+				m.ICE.Lite = true
+			case k == "ice-ufrag" && inAudio:
+				m.ICE.Ufrag = v
+			case k == "ice-ufrag" && !seenAudio:
+				sessUfrag = v
+			case k == "ice-pwd" && inAudio:
+				m.ICE.Pwd = v
+			case k == "ice-pwd" && !seenAudio:
+				sessPwd = v
+			case k == "candidate" && inAudio && !m.ICE.Candidate.IsValid():
+				m.ICE.Candidate = parseCandidate(v)
 			}
 		}
 	}
@@ -124,7 +151,33 @@ func ParseSDP(body string) (Media, error) {
 	if m.Fingerprint == "" {
 		m.Fingerprint = sessFP
 	}
+	if m.ICE.Ufrag == "" {
+		m.ICE.Ufrag = sessUfrag
+	}
+	if m.ICE.Pwd == "" {
+		m.ICE.Pwd = sessPwd
+	}
 	return m, nil
+}
+
+// parseCandidate reads an a=candidate value ("foundation component
+// transport priority address port typ type ...", RFC 8839 §5.1) and
+// returns its address when it is a UDP candidate of component 1 with a
+// literal IP; otherwise the zero AddrPort (e.g. an mDNS name, or RTCP's).
+func parseCandidate(v string) netip.AddrPort {
+	f := strings.Fields(v)
+	if len(f) < 8 || f[1] != "1" || !strings.EqualFold(f[2], "UDP") || f[6] != "typ" {
+		return netip.AddrPort{}
+	}
+	addr, err := netip.ParseAddr(f[4])
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	port, err := strconv.Atoi(f[5])
+	if err != nil || port <= 0 || port > 65535 {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(addr, uint16(port))
 }
 
 // PhoneSDP is a legacy desk phone's offer: plain RTP/AVP, G.711 µ-law and
@@ -143,10 +196,32 @@ func PhoneSDP(rtp netip.AddrPort, sessID uint64) string {
 // otherwise RTCP is announced on rtcp in the full a=rtcp form (RFC 3605),
 // which some parsers need (DESIGN §11).
 func UpstreamSDP(rtp, rtcp netip.AddrPort, proto string, mux bool, setup, fingerprint string) string {
+	return upstreamSDP(rtp, rtcp, proto, mux, setup, fingerprint, nil)
+}
+
+// answerICE is the ICE part of a simulated WebRTC upstream's answer.
+type answerICE struct {
+	creds iceCreds
+	mid   string // echoed from the offer (RFC 9143 §7.3.1); "" = none
+}
+
+func upstreamSDP(rtp, rtcp netip.AddrPort, proto string, mux bool, setup, fingerprint string, ice *answerICE) string {
 	a := rtp.Addr().String()
 	var b strings.Builder
 	fmt.Fprintf(&b, "v=0\r\no=- 7000 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n", a, a)
+	if ice != nil && ice.mid != "" {
+		fmt.Fprintf(&b, "a=group:BUNDLE %s\r\n", ice.mid)
+	}
 	fmt.Fprintf(&b, "m=audio %d %s 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\na=sendrecv\r\n", rtp.Port(), proto)
+	if ice != nil {
+		// A full agent's answer (RFC 8839 §5): its credentials and its one
+		// host candidate, the media socket itself; nothing is trickled.
+		if ice.mid != "" {
+			fmt.Fprintf(&b, "a=mid:%s\r\n", ice.mid)
+		}
+		fmt.Fprintf(&b, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", ice.creds.ufrag, ice.creds.pwd)
+		fmt.Fprintf(&b, "a=candidate:1 1 UDP %d %s %d typ host\r\na=end-of-candidates\r\n", hostPriority, a, rtp.Port())
+	}
 	if mux {
 		b.WriteString("a=rtcp-mux\r\n")
 	} else {

@@ -81,6 +81,8 @@ type Stats struct {
 	AuthFail  atomic.Uint64 // SRTP that failed authentication or replay check
 	Reordered atomic.Uint64 // arrived after a later packet of its stream (or twice)
 	RTCP      atomic.Uint64 // RTCP received (the relay may send its own)
+
+	ice iceCounters // -ice: checks sent and answered (ice_stats.go)
 }
 
 // Epoch is the current epoch.
@@ -95,6 +97,7 @@ func (s *Stats) BeginEpoch(e uint32) {
 		c.sendErr.Store(0)
 		c.lat.Reset()
 	}
+	s.ice.reset(e)
 	s.epoch.Store(e)
 }
 

@@ -4,6 +4,7 @@
 //
 //	srtpgw-load -ng 127.0.0.1:2223 -pid $(pidof rtpengine) -calls 100,200,400 -duration 20s -ramp -json out.json
 //	srtpgw-load -calls 20 -duration 5s -assert-no-loss        # CI smoke
+//	srtpgw-load -ice -calls 400 -duration 20s                 # WebRTC upstreams (srtpgw only)
 //	srtpgw-load report [-md|-compare] a.json b.json           # tables from saved results
 //	srtpgw-load ping -ng 127.0.0.1:2223 -wait 10s             # wait for a relay to answer
 package main
@@ -61,6 +62,8 @@ func run(args []string) int {
 	fs.BoolVar(&cfg.GCM, "gcm", false, "upstream offers SRTP_AEAD_AES_128_GCM instead of AES128_CM_HMAC_SHA1_80")
 	fs.StringVar(&cfg.DTLSSetup, "dtls-setup", cfg.DTLSSetup, "upstream's a=setup: active (it is the DTLS client) or passive")
 	fs.BoolVar(&cfg.RTCPMux, "rtcp-mux", cfg.RTCPMux, "ask the relay to offer rtcp-mux upstream (false: rtcp-mux demux, and the upstream runs a second DTLS handshake on its RTCP port)")
+	fs.BoolVar(&cfg.ICE, "ice", false, "upstreams are full ICE agents (WebRTC): ng ICE=force, UDP/TLS/RTP/SAVPF, rtcp-mux required; each nominates the relay's candidate before DTLS and sends consent checks (srtpgw only: needs an ICE-lite relay)")
+	fs.DurationVar(&cfg.ICEConsentInterval, "ice-consent", cfg.ICEConsentInterval, "with -ice, mean interval of each upstream's consent checks (RFC 7675: 5s)")
 	fs.IntVar(&cfg.SetupConcurrency, "setup-concurrency", cfg.SetupConcurrency, "calls set up in parallel")
 	fs.IntVar(&cfg.Senders, "senders", cfg.Senders, "pacing goroutines")
 	fs.DurationVar(&cfg.NGTimeout, "ng-timeout", cfg.NGTimeout, "wait per ng try before resending")
