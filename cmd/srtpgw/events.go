@@ -3,7 +3,6 @@ package main
 import (
 	"log/slog"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/srtpgw/srtpgw/relay"
@@ -84,10 +83,11 @@ func (s auditSink) ClientRejected(from netip.AddrPort, reason string) {
 
 // CommandRefused records an ng command refused by policy: a
 // control_rejected record for the request, and for a crypto-policy refusal
-// (a downgrade attempt) a security record as well.
+// of an offer or answer (a downgrade attempt) a security record as well.
+// Disabled commands (recording, forwarding, ...) are never offer/answer.
 func (s auditSink) CommandRefused(from netip.AddrPort, command, callID, reason string) {
 	s.check("control_rejected", s.log.ControlRejected(from, command, callID, reason))
-	if strings.HasPrefix(reason, relay.PolicyPrefix) {
+	if command == "offer" || command == "answer" {
 		s.check("security", s.log.Security(audit.PolicyRefused, nil, audit.SecurityDetail{
 			Leg: audit.LegControl, Source: from, Count: 1, Reason: reason,
 		}))

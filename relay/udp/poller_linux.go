@@ -295,8 +295,10 @@ func (w *worker) control() bool {
 func removeEntry(list []*entry, e *entry) []*entry {
 	for i, x := range list {
 		if x == e {
-			list[i] = list[len(list)-1]
-			return list[:len(list)-1]
+			last := len(list) - 1
+			list[i] = list[last]
+			list[last] = nil // the array must not keep a detached entry alive
+			return list[:last]
 		}
 	}
 	return list
@@ -396,6 +398,9 @@ func (w *worker) flushDirty() {
 		e.r.Flush()
 		e.dirty = false
 	}
+	// Clear before truncating: the backing array would otherwise keep
+	// ended calls (their streams and SRTP keys) reachable.
+	clear(w.dirty)
 	w.dirty = w.dirty[:0]
 	w.lastFlush = time.Now()
 }
