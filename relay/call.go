@@ -210,6 +210,36 @@ func (c *Call) lastActivity() int64 {
 	return last
 }
 
+// quietestLeg is the older of the two parties' last activity (the last
+// signalling, or the last packet accepted from that party), in unix nanos.
+func (c *Call) quietestLeg() int64 {
+	oldest := int64(0)
+	for i, l := range c.legs {
+		last := c.lastSignal.UnixNano()
+		for _, m := range l.medias {
+			for _, s := range m.streams() {
+				if t := s.stats.lastRx.Load(); t > last {
+					last = t
+				}
+			}
+		}
+		if i == 0 || last < oldest {
+			oldest = last
+		}
+	}
+	return oldest
+}
+
+// keyLimitHit reports whether any stream ran an SRTP key to its limit.
+func (c *Call) keyLimitHit() bool {
+	for _, s := range c.allStreams() {
+		if s.stats.drops[DropKeyLimit].Load() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // onHold reports whether every enabled media of either party is on hold.
 func (c *Call) onHold() bool {
 	for _, l := range c.legs {

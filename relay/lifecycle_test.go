@@ -363,3 +363,31 @@ func TestQueryAndList(t *testing.T) {
 		t.Fatalf("phone media: %+v", ph)
 	}
 }
+
+// TestTimeoutOneSidedCall: after the answer, the call ends when one party
+// has been silent for --timeout, even while the other keeps sending.
+func TestTimeoutOneSidedCall(t *testing.T) {
+	r, rec, clk := memRelay(t, nil)
+	offerAnswer(t, r, "one-sided")
+	r.mu.Lock()
+	phone := r.calls["one-sided"].legs[0].medias[0].rtp
+	r.mu.Unlock()
+	for range 7 {
+		clk.Add(10 * time.Second)
+		phone.stats.lastRx.Store(clk.Now().UnixNano()) // the phone keeps talking
+		r.reap()
+	}
+	endedWith(t, rec, EndTimeout)
+}
+
+// TestKeyLimitEndsCall: a stream whose SRTP key reached its limit (RFC 3711
+// §9.2) ends the call instead of carrying on unprotected.
+func TestKeyLimitEndsCall(t *testing.T) {
+	r, rec, _ := memRelay(t, nil)
+	offerAnswer(t, r, "exhausted")
+	r.mu.Lock()
+	r.calls["exhausted"].legs[1].medias[0].rtp.stats.drops[DropKeyLimit].Add(1)
+	r.mu.Unlock()
+	r.reap()
+	endedWith(t, rec, EndKeyLimit)
+}

@@ -65,7 +65,19 @@ func (r *Relay) expiredLocked(c *Call, now time.Time) (EndReason, bool) {
 	if r.cfg.FinalTimeout > 0 && now.Sub(c.created) >= r.cfg.FinalTimeout {
 		return EndFinalTimeout, true
 	}
+	if c.keyLimitHit() {
+		// RFC 3711 §9.2: a master key may not protect more; srtpgw does
+		// not rekey, so the call ends rather than send in the clear.
+		return EndKeyLimit, true
+	}
 	idle := now.Sub(time.Unix(0, c.lastActivity()))
+	if c.answered {
+		// Once answered, the call ends when either party has been silent
+		// too long: an upstream that vanished does not stay "alive"
+		// because the phone keeps talking to it (RTCP counts as activity,
+		// so a party that pauses its RTP for silence is not cut off).
+		idle = now.Sub(time.Unix(0, c.quietestLeg()))
+	}
 	if c.onHold() {
 		if r.cfg.SilentTimeout > 0 && idle >= r.cfg.SilentTimeout {
 			return EndSilentTimeout, true

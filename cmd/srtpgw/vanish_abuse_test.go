@@ -10,8 +10,6 @@ import (
 	"bytes"
 	"testing"
 	"time"
-
-	"github.com/srtpgw/srtpgw/relay/ng"
 )
 
 // TestAbuseUpstreamVanishesBothStop: --timeout 3; the upstream closes and
@@ -72,32 +70,26 @@ func TestAbuseUpstreamVanishesBothStop(t *testing.T) {
 func TestAbuseUpstreamVanishesPhoneKeepsSending(t *testing.T) {
 	t.Parallel()
 	d, cfg := startTestDaemon(t, func(c *Config) {
-		c.Timeout = time.Second // --timeout 1: four timeouts pass in 4 s
+		c.Timeout = time.Second // --timeout 1
 		c.PortMin, c.PortMax = 27000, 27099
 	})
-	phone, up, c := placeDemoCall(t, ngAddrOf(d), "one-sided@clinic")
+	phone, up, _ := placeDemoCall(t, ngAddrOf(d), "one-sided@clinic")
 	up.Close()
-	sent0 := metric(t, d, `srtpgw_packets_total{direction="phone_to_upstream",kind="rtp"}`)
-	const talk = 4 * time.Second
+	// The phone keeps talking to a gone upstream: the upstream party's
+	// silence ends the call all the same (a per-party timeout).
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for start := time.Now(); time.Since(start) < talk; <-tick.C {
+	var end []map[string]any
+	for start := time.Now(); time.Since(start) < 6*time.Second; <-tick.C {
 		phone.SendRTP(bytes.Repeat([]byte{0xd5}, 160))
+		if end = pick(liveRecords(t, cfg.AuditLog), "call_end", ""); len(end) != 0 {
+			break
+		}
 	}
-	rep, err := c.call(ng.E("command", ng.String("list")))
-	if err != nil {
-		t.Fatal(err)
+	if len(end) != 1 || end[0]["end_reason"] != "timeout" {
+		t.Fatalf("call_end %v: want one with end_reason timeout while the phone still talks", end)
 	}
-	if calls := rep.Get("calls").List(); len(calls) != 1 {
-		t.Fatalf("list %q: the one-sided call ended", ng.Encode(rep))
+	if metric(t, d, "srtpgw_upstream_plaintext_packets_total") != 0 {
+		t.Fatal("plaintext toward the upstream")
 	}
-	if e := pick(liveRecords(t, cfg.AuditLog), "call_end", ""); len(e) != 0 {
-		t.Fatalf("call_end %v while the phone still talks", e)
-	}
-	fwd := metric(t, d, `srtpgw_packets_total{direction="phone_to_upstream",kind="rtp"}`) - sent0
-	if fwd < 50 || metric(t, d, "srtpgw_upstream_plaintext_packets_total") != 0 {
-		t.Fatalf("%v packets encrypted toward the vanished upstream; plaintext %v", fwd,
-			metric(t, d, "srtpgw_upstream_plaintext_packets_total"))
-	}
-	t.Logf("after %v with the upstream gone: call alive, %v SRTP packets sent toward the dead address", talk, fwd)
 }
