@@ -67,7 +67,7 @@ func NewBenchPath(p crypto.Profile) (*BenchPath, error) {
 	if err != nil {
 		return nil, err
 	}
-	call := &Call{id: "bench", log: slog.New(slog.DiscardHandler)}
+	call := &Call{id: "bench", log: slog.New(slog.DiscardHandler), relay: &Relay{cfg: DefaultConfig()}}
 	pm := &Media{index: 1, leg: &Leg{call: call, idx: 0}}
 	um := &Media{index: 1, leg: &Leg{call: call, idx: 1}}
 	b := &BenchPath{

@@ -84,6 +84,15 @@ type Config struct {
 	DeleteDelay   time.Duration // keep a deleted call this long (rtpengine default 30 s)
 	MaxSessions   int           // 0 = unlimited
 
+	// PhoneNetworks bounds where plain RTP may go: a phone leg's media
+	// address must be inside one of them (security requirement A8). The
+	// default is the private, loopback and link-local ranges, so an offer
+	// can never send unencrypted audio to a public address.
+	PhoneNetworks []netip.Prefix
+	// UpstreamNetworks bounds the DTLS-SRTP leg's media addresses
+	// (signalled, latched or ICE-nominated); empty allows any.
+	UpstreamNetworks []netip.Prefix
+
 	// LearnWindow lets the phone leg latch a changed source port from the
 	// signalled host during the first seconds after the answer; 0 keeps
 	// the phone leg strictly on the signalled address:port.
@@ -114,7 +123,34 @@ func DefaultConfig() Config {
 		DeleteDelay:      30 * time.Second,
 		ReplayWindow:     128,
 		HandshakeTimeout: 10 * time.Second,
+		PhoneNetworks:    PrivateNetworks(),
 	}
+}
+
+// PrivateNetworks are the address ranges that do not route on the public
+// internet: RFC 1918, RFC 6598 shared space, loopback, link-local, and the
+// IPv6 unique-local (RFC 4193), loopback and link-local ranges.
+func PrivateNetworks() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+		"127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "::1/128", "fe80::/10"} {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}
+
+// allowed reports whether a is inside one of nets (empty: any address).
+func allowed(nets []netip.Prefix, a netip.Addr) bool {
+	if len(nets) == 0 {
+		return true
+	}
+	a = a.Unmap()
+	for _, n := range nets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Validate checks the relay settings and says how to fix what is wrong.

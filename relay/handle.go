@@ -151,7 +151,7 @@ func (s *Stream) handle(pkt []byte, from netip.AddrPort, scratch []byte) (out []
 		// an ICE leg the address must also have passed a check (RFC 8445
 		// §7.3: a pair is used only once validated).
 		if rem := s.remote.Load(); rem == nil || *rem != from {
-			if ice := s.ice.Load(); ice == nil || ice.validated(from) {
+			if ice := s.ice.Load(); (ice == nil || ice.validated(from)) && s.mayMoveTo(from) {
 				s.relatch(from)
 			}
 		}

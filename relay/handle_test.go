@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"net/netip"
 	"testing"
 
 	"github.com/srtpgw/srtpgw/crypto"
@@ -132,5 +133,29 @@ func TestHandleDropsWithoutKeys(t *testing.T) {
 	}
 	if _, err := b.SRTPToPlain(g711(2)); !errors.Is(err, ErrDropped) {
 		t.Fatal("upstream media without keys was not dropped")
+	}
+}
+
+// TestRelatchStaysInUpstreamNetworks: authenticated SRTP may move the
+// upstream's address only within --upstream-networks.
+func TestRelatchStaysInUpstreamNetworks(t *testing.T) {
+	b, err := NewBenchPath(crypto.ProfileAEADAES128GCM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.upstream.media.leg.call.relay.cfg.UpstreamNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.20/32")}
+	outside := netip.MustParseAddrPort("127.0.0.99:5000")
+	in, _ := b.PeerEncryptRTP(nil, g711(1))
+	if _, _, _, drop := b.upstream.handle(in, outside, b.scratch); drop != dropNone {
+		t.Fatalf("authenticated packet dropped: %v", drop)
+	}
+	if b.upstream.Remote() != b.upAt {
+		t.Fatalf("destination moved outside the upstream networks, to %v", b.upstream.Remote())
+	}
+	inside := netip.MustParseAddrPort("127.0.0.20:6000")
+	in, _ = b.PeerEncryptRTP(nil, g711(2))
+	b.upstream.handle(in, inside, b.scratch)
+	if b.upstream.Remote() != inside {
+		t.Fatalf("destination %v, want the new address inside the networks %v", b.upstream.Remote(), inside)
 	}
 }

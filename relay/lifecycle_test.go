@@ -254,22 +254,31 @@ func TestPolicyRefusals(t *testing.T) {
 		offer  func(*Request)
 		answer string
 		want   string
+		cfg    func(*Config)
 	}{
-		{"plain upstream", func(r *Request) { r.Transport = TransportUnknown }, "", "plain RTP/AVP on the upstream leg"},
-		{"plain upstream explicit", func(r *Request) { r.Transport = TransportRTPAVP }, "", "plain RTP/AVP"},
-		{"SDES transport", func(r *Request) { r.Transport = TransportRTPSAVP }, "", "SDES"},
-		{"SDES flag", func(r *Request) { r.SDES = []string{"only-AES_CM_128_HMAC_SHA1_80"} }, "", "SDES is disabled"},
-		{"SDES unencrypted", func(r *Request) { r.SDES = []string{"unencrypted_srtp"} }, "", "SDES is disabled"},
-		{"OSRTP", func(r *Request) { r.OSRTP = []string{"offer"} }, "", "OSRTP"},
-		{"ICE force-relay", func(r *Request) { r.ICE = ICEForceRelay }, "", "TURN"},
-		{"DTLS off", func(r *Request) { r.DTLS = DTLSOff }, "", "DTLS=off"},
-		{"SDES phone offer", func(r *Request) { r.SDP = []byte(strings.Replace(phoneOffer, "RTP/AVP", "RTP/SAVP", 1)) }, "", "SDES"},
-		{"plain answer", nil, plainAnswer, "plain RTP/AVP"},
-		{"sha-1 fingerprint", nil, sha1Answer, "sha-1 is not allowed"},
+		{"phone media at a public address", func(r *Request) {
+			r.SDP = []byte(strings.ReplaceAll(phoneOffer, "10.0.0.50", "203.0.113.50"))
+		}, "", "outside --phone-networks", nil},
+		{"phone media-address flag pointing outside", func(r *Request) {
+			r.MediaAddress = netip.MustParseAddr("198.51.100.7")
+		}, "", "outside --phone-networks", nil},
+		{"upstream outside --upstream-networks", nil, cloudAnswerActive, "outside --upstream-networks",
+			func(c *Config) { c.UpstreamNetworks = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")} }},
+		{"plain upstream", func(r *Request) { r.Transport = TransportUnknown }, "", "plain RTP/AVP on the upstream leg", nil},
+		{"plain upstream explicit", func(r *Request) { r.Transport = TransportRTPAVP }, "", "plain RTP/AVP", nil},
+		{"SDES transport", func(r *Request) { r.Transport = TransportRTPSAVP }, "", "SDES", nil},
+		{"SDES flag", func(r *Request) { r.SDES = []string{"only-AES_CM_128_HMAC_SHA1_80"} }, "", "SDES is disabled", nil},
+		{"SDES unencrypted", func(r *Request) { r.SDES = []string{"unencrypted_srtp"} }, "", "SDES is disabled", nil},
+		{"OSRTP", func(r *Request) { r.OSRTP = []string{"offer"} }, "", "OSRTP", nil},
+		{"ICE force-relay", func(r *Request) { r.ICE = ICEForceRelay }, "", "TURN", nil},
+		{"DTLS off", func(r *Request) { r.DTLS = DTLSOff }, "", "DTLS=off", nil},
+		{"SDES phone offer", func(r *Request) { r.SDP = []byte(strings.Replace(phoneOffer, "RTP/AVP", "RTP/SAVP", 1)) }, "", "SDES", nil},
+		{"plain answer", nil, plainAnswer, "plain RTP/AVP", nil},
+		{"sha-1 fingerprint", nil, sha1Answer, "sha-1 is not allowed", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r, _, _ := memRelay(t, nil)
+			r, _, _ := memRelay(t, tc.cfg)
 			req := phoneToCloud(phoneOffer)
 			if tc.offer != nil {
 				tc.offer(req)

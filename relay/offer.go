@@ -234,6 +234,17 @@ func (l *Leg) applyRemoteLocked(src *remoteSDP, req *Request) error {
 				return err
 			}
 		}
+		if sm.port == 0 || (l.ice && sm.ice) || sm.addr.IsUnspecified() {
+			continue
+		}
+		if err := l.checkAddress(partyAddr(&sm, req)); err != nil {
+			return err
+		}
+		if sm.rtcp.IsValid() && sm.rtcp.Addr() != sm.addr {
+			if err := l.checkAddress(sm.rtcp.Addr()); err != nil {
+				return err
+			}
+		}
 	}
 	for i, sm := range src.medias {
 		m := l.medias[i]
@@ -259,13 +270,7 @@ func (l *Leg) applyRemoteLocked(src *remoteSDP, req *Request) error {
 		if sm.addr.IsUnspecified() {
 			continue // RFC 2543 hold: keep the last known address
 		}
-		addr := sm.addr
-		switch {
-		case req.MediaAddress.IsValid():
-			addr = req.MediaAddress.Unmap()
-		case req.Flags.SIPSourceAddress && req.ReceivedFrom.IsValid():
-			addr = req.ReceivedFrom.Unmap()
-		}
+		addr := partyAddr(&sm, req)
 		rtcp := sm.rtcp
 		if rtcp.Addr() == sm.addr {
 			rtcp = netip.AddrPortFrom(addr, rtcp.Port())
@@ -306,4 +311,34 @@ func (m *Media) setICEActive(on bool) {
 			s.ice.Store(nil)
 		}
 	}
+}
+
+// partyAddr is where the party of sm wants media: media-address if given,
+// received-from with SIP-source-address, else the SDP's c= (rtpengine's
+// trust-address default).
+func partyAddr(sm *remoteMedia, req *Request) netip.Addr {
+	switch {
+	case req.MediaAddress.IsValid():
+		return req.MediaAddress.Unmap()
+	case req.Flags.SIPSourceAddress && req.ReceivedFrom.IsValid():
+		return req.ReceivedFrom.Unmap()
+	}
+	return sm.addr
+}
+
+// checkAddress refuses a media address outside the networks configured for
+// this party's kind of leg (security requirement A8): plain RTP only within
+// the phone networks, DTLS-SRTP only within the upstream networks.
+func (l *Leg) checkAddress(a netip.Addr) error {
+	cfg := &l.call.relay.cfg
+	if l.secure() {
+		if !allowed(cfg.UpstreamNetworks, a) {
+			return &PolicyError{Reason: fmt.Sprintf("upstream media address %s is outside --upstream-networks", a)}
+		}
+		return nil
+	}
+	if !allowed(cfg.PhoneNetworks, a) {
+		return &PolicyError{Reason: fmt.Sprintf("plain RTP to %s: the phone leg's media address is outside --phone-networks, and srtpgw never sends unencrypted audio there", a)}
+	}
+	return nil
 }

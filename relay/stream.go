@@ -153,6 +153,9 @@ func (s *Stream) nominate(from netip.AddrPort) {
 	if cur := s.remote.Load(); cur != nil && *cur == from {
 		return
 	}
+	if !s.mayMoveTo(from) {
+		return
+	}
 	s.media.leg.call.log.Debug("ICE pair nominated", "media", s.media.index, "component", s.component,
 		"local", s.local.String(), "remote", from.String())
 	s.setRemote(from)
@@ -168,4 +171,10 @@ func (s *Stream) nominate(from netip.AddrPort) {
 			r.startHandshake(*st)
 		}()
 	}
+}
+
+// mayMoveTo reports whether the upstream networks allow the stream's peer
+// to move to a (rare: latching and ICE nomination only).
+func (s *Stream) mayMoveTo(a netip.AddrPort) bool {
+	return allowed(s.media.leg.call.relay.cfg.UpstreamNetworks, a.Addr())
 }

@@ -24,6 +24,10 @@ type Config struct {
 	ListenTCPNG string
 	NGAllow     []netip.Prefix
 	ListenHTTP  string
+	// PhoneNetworks and UpstreamNetworks bound the media addresses of
+	// each kind of leg (see relay.Config).
+	PhoneNetworks    []netip.Prefix
+	UpstreamNetworks []netip.Prefix
 	// HTTPTokenFile holds a bearer token /metrics requires; mandatory when
 	// --listen-http is not loopback.
 	HTTPTokenFile string
@@ -57,6 +61,7 @@ func DefaultConfig() Config {
 	rc := relay.DefaultConfig()
 	return Config{
 		Interfaces:       rc.Interfaces,
+		PhoneNetworks:    rc.PhoneNetworks,
 		ListenNG:         "127.0.0.1:2223",
 		ListenHTTP:       "127.0.0.1:9323",
 		PortMin:          rc.PortMin,
@@ -99,7 +104,9 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.Var(&ifaceList{&c.Interfaces, false}, "interface", "media interface `[NAME/]ADDR[!ADVERTISED]` (repeatable; the first is the default, as in rtpengine)")
 	fs.StringVar(&c.ListenNG, "listen-ng", c.ListenNG, "ng control `ADDR:PORT` (UDP)")
 	fs.StringVar(&c.ListenTCPNG, "listen-tcp-ng", c.ListenTCPNG, "ng control over TCP `ADDR:PORT` (empty = off)")
-	fs.Var(&prefixList{&c.NGAllow}, "ng-allow", "ng clients allowed, `CIDR[,CIDR...]`; required for a non-loopback ng listener")
+	fs.Var(&prefixList{v: &c.NGAllow}, "ng-allow", "ng clients allowed, `CIDR[,CIDR...]`; required for a non-loopback ng listener")
+	fs.Var(&prefixList{v: &c.PhoneNetworks, replace: true}, "phone-networks", "`CIDR[,CIDR...]` the phone leg's media may go to, unencrypted (the default is the private, loopback and link-local ranges)")
+	fs.Var(&prefixList{v: &c.UpstreamNetworks}, "upstream-networks", "`CIDR[,CIDR...]` the DTLS-SRTP leg's media may go to (default: any)")
 	fs.StringVar(&c.ListenHTTP, "listen-http", c.ListenHTTP, "HTTP for /metrics, /healthz, /readyz `ADDR:PORT` (empty = off)")
 	fs.StringVar(&c.HTTPTokenFile, "http-token-file", c.HTTPTokenFile, "`FILE` with a bearer token /metrics requires; required for a non-loopback HTTP listener")
 	fs.IntVar(&c.PortMin, "port-min", c.PortMin, "lowest media `PORT`")
@@ -242,6 +249,8 @@ func (c *Config) relayConfig() relay.Config {
 	rc.DeleteDelay = c.DeleteDelay
 	rc.MaxSessions = max(c.MaxSessions, 0)
 	rc.LearnWindow = c.LearnWindow
+	rc.PhoneNetworks = c.PhoneNetworks
+	rc.UpstreamNetworks = c.UpstreamNetworks
 	return rc
 }
 
@@ -277,8 +286,13 @@ func (l *ifaceList) Set(s string) error {
 	return nil
 }
 
-// prefixList is a comma-separated, repeatable CIDR list flag.
-type prefixList struct{ v *[]netip.Prefix }
+// prefixList is a comma-separated, repeatable CIDR list flag. With
+// replace, the first use replaces the default instead of adding to it.
+type prefixList struct {
+	v       *[]netip.Prefix
+	replace bool
+	set     bool
+}
 
 func (l *prefixList) String() string {
 	if l.v == nil {
@@ -292,6 +306,9 @@ func (l *prefixList) String() string {
 }
 
 func (l *prefixList) Set(s string) error {
+	if l.replace && !l.set {
+		*l.v, l.set = nil, true
+	}
 	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
 		p, err := netip.ParsePrefix(part)
 		if err != nil {

@@ -41,6 +41,12 @@ type downgradeCase struct {
 
 var downgradeCases = []downgradeCase{
 	{
+		name:    "phone media address outside the configured networks",
+		offer:   []ng.Entry{ng.E("transport-protocol", ng.String("UDP/TLS/RTP/SAVP")), ng.E("media-address", ng.String("203.0.113.50"))},
+		command: "offer",
+		reply:   "refused by policy: plain RTP to 203.0.113.50: the phone leg's media address is outside --phone-networks, and srtpgw never sends unencrypted audio there",
+	},
+	{
 		name:    "plain RTP/AVP upstream",
 		offer:   []ng.Entry{ng.E("transport-protocol", ng.String("RTP/AVP"))},
 		command: "offer",
