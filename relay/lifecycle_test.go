@@ -400,3 +400,19 @@ func TestKeyLimitEndsCall(t *testing.T) {
 	r.reap()
 	endedWith(t, rec, EndKeyLimit)
 }
+
+// TestReapAllocatesNothing: the reaper walks every live call every second,
+// so a pass over healthy calls must not allocate (it once built a slice of
+// streams per call per check, the daemon's second-largest steady-state
+// allocation at 400 calls).
+func TestReapAllocatesNothing(t *testing.T) {
+	r, _, _ := memRelay(t, nil)
+	offerAnswer(t, r, "a1")
+	offerAnswer(t, r, "a2")
+	if a := testing.AllocsPerRun(100, r.reap); a != 0 {
+		t.Fatalf("reap over live calls: %.1f allocations per pass", a)
+	}
+	if len(r.List(10)) != 2 {
+		t.Fatal("reap ended a live call")
+	}
+}

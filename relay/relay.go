@@ -216,7 +216,7 @@ func (r *Relay) Statistics() Statistics {
 	totals := r.endedPhone
 	totals.Add(&r.endedUpstream)
 	for _, c := range r.calls {
-		for _, s := range c.allStreams() {
+		for s := range c.allStreams() {
 			snap := s.stats.snapshot()
 			totals.Add(&snap)
 		}

@@ -44,7 +44,7 @@ type securityAlert struct {
 // already reported and returns the new bursts that are due.
 func (c *Call) securityAlertsLocked(now time.Time) []securityAlert {
 	var total [len(securityKinds)]uint64
-	for _, s := range c.allStreams() {
+	for s := range c.allStreams() {
 		for i, k := range securityKinds {
 			total[i] += s.stats.drops[k.reason].Load()
 		}

@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"time"
 )
@@ -12,9 +12,12 @@ import (
 // Go collector only runs when the heap grows, so after a burst the garbage
 // (and the RSS it holds) would stay until the next burst. Every
 // memoryCheck, if more than memoryBurst was allocated since the last
-// collection, the daemon runs a (concurrent) collection; the runtime's
-// background scavenger then returns the freed pages to the OS, so RSS
-// follows the live calls (issue: capacity, memory per call).
+// collection, the daemon runs a collection and returns the freed pages to
+// the OS at once (debug.FreeOSMemory), so RSS follows the live calls
+// (issue: capacity, memory per call). The runtime's background scavenger
+// alone kept ~5 MB of freed heap resident at 400 calls: it retains about
+// 10% over the heap goal and paces itself, and with no steady-state
+// allocation nothing else prompts it.
 const (
 	memoryCheck = 10 * time.Second
 	memoryBurst = 8 << 20
@@ -39,7 +42,9 @@ func memoryHousekeeping(ctx context.Context) {
 		}
 		metrics.Read(sample)
 		if now := sample[0].Value.Uint64(); now-last > memoryBurst {
-			runtime.GC() // concurrent; the background scavenger then returns the pages
+			// Marking is concurrent; only this goroutine waits for
+			// the collection and the scavenge.
+			debug.FreeOSMemory()
 			last = now
 		}
 	}
