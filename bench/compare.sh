@@ -15,7 +15,7 @@
 # Env:   STEPS=100,200,400 DURATION=20s RAMP_MAX=75s RAMP_DURATION=5s
 #        RELAY_BUDGET=180 OUT=bench/RESULTS.md KEEP=1 (keep the temp dir)
 #        SRTPGW_NG=127.0.0.1:2223 RTPENGINE_NG=127.0.0.1:2233 FWD_NG=127.0.0.1:2243
-#        ONLY="forwarder rtpengine srtpgw" (subset, in this order)
+#        ONLY="forwarder forwarder-poller rtpengine srtpgw srtpgw-ice" (subset, in this order)
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -30,7 +30,7 @@ OUT=${OUT:-$ROOT/bench/RESULTS.md}
 SRTPGW_NG=${SRTPGW_NG:-127.0.0.1:2223}
 RTPENGINE_NG=${RTPENGINE_NG:-127.0.0.1:2233}
 FWD_NG=${FWD_NG:-127.0.0.1:2243}
-ONLY=${ONLY:-"forwarder rtpengine srtpgw"}
+ONLY=${ONLY:-"forwarder forwarder-poller rtpengine srtpgw srtpgw-ice"}
 LAN=127.0.0.2
 WAN=127.0.0.3
 
@@ -136,6 +136,13 @@ for relay in $ONLY; do
 			-interface lan/$LAN -interface wan/$WAN -port-min 50000 -port-max 59999 &&
 			drive forwarder "$FWD_NG" -plain-upstream
 		;;
+	forwarder-poller)
+		# The same bare forwarder with srtpgw's socket strategy (batched
+		# poller workers): the floor for srtpgw's 1.3x target.
+		start_relay forwarder-poller "$FWD_NG" "$TMP/udp-forwarder" -poller -listen-ng "$FWD_NG" \
+			-interface lan/$LAN -interface wan/$WAN -port-min 50000 -port-max 59999 &&
+			drive forwarder-poller "$FWD_NG" -plain-upstream
+		;;
 	rtpengine)
 		[ -n "$RTPENGINE" ] || continue
 		# --config-file=none: ignore /etc/rtpengine/rtpengine.conf (kernel
@@ -151,6 +158,16 @@ for relay in $ONLY; do
 			--listen-ng "$SRTPGW_NG" --port-min 30000 --port-max 39999 --timeout 60 \
 			--audit-log "$TMP/audit.jsonl" --listen-http "" &&
 			drive srtpgw "$SRTPGW_NG"
+		;;
+	srtpgw-ice)
+		# The same srtpgw with WebRTC-style upstreams (ICE=force; each
+		# simulated upstream nominates with authenticated STUN checks and
+		# keeps consent): what ICE adds per packet and per call.
+		[ $HAVE_SRTPGW = 1 ] || continue
+		start_relay srtpgw-ice "$SRTPGW_NG" "$TMP/srtpgw" --interface lan/$LAN --interface wan/$WAN \
+			--listen-ng "$SRTPGW_NG" --port-min 30000 --port-max 39999 --timeout 60 \
+			--audit-log "$TMP/audit-ice.jsonl" --listen-http "" &&
+			drive srtpgw-ice "$SRTPGW_NG" -ice
 		;;
 	*) log "unknown relay $relay" ;;
 	esac
@@ -236,8 +253,13 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
 	echo "  relayed packet is the stable figure (within about ±10 % between runs). A ramp step"
 	echo "  that fails while other processes use ≥ 20 % CPU is measured once more; both rows"
 	echo "  are shown."
-	echo "- Setup rate is limited by the load tool's setup concurrency (4, kept under srtpgw's"
-	echo "  per-source cap of 8 concurrent DTLS handshakes, since every simulated upstream"
-	echo "  shares one IP address); setup time is offer sent to SRTP keys ready."
+	echo "- Setup rate is limited by the load tool's setup concurrency (4: every simulated"
+	echo "  upstream shares one IP address); setup time is offer sent to SRTP keys ready."
+	# The hand-written analysis (profiles, what was tried) follows the
+	# generated tables.
+	if [ -f "$ROOT/bench/ANALYSIS.md" ]; then
+		echo
+		cat "$ROOT/bench/ANALYSIS.md"
+	fi
 } >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
 log "wrote $OUT (${ELAPSED}s)"

@@ -17,6 +17,7 @@ import (
 	"github.com/srtpgw/srtpgw/crypto"
 	"github.com/srtpgw/srtpgw/relay"
 	"github.com/srtpgw/srtpgw/relay/sim"
+	"github.com/srtpgw/srtpgw/relay/udp"
 )
 
 // What ICE costs. srtpgw answers ICE checks inside the stream's read loop
@@ -177,6 +178,14 @@ func srtpgwCallCost(t *testing.T, n int, ice bool) cost {
 	cfg.Interfaces = []relay.Interface{{Name: "lan", Addr: lan, Advertised: lan}, {Name: "wan", Addr: wan, Advertised: wan}}
 	cfg.PortMin, cfg.PortMax = 45000, 45999
 	cfg.Certs = staticCert{cert}
+	// The daemon's socket strategy: a few poller workers serve every
+	// socket, so a call adds no socket goroutine.
+	poller, err := udp.NewPoller(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer poller.Close()
+	cfg.Network = udp.System{Poller: poller}
 	var r *relay.Relay
 	// pprof.Do restores the labels of the context it is given, so it must
 	// be an unlabelled one: the peers below must not inherit the label.
@@ -190,6 +199,7 @@ func srtpgwCallCost(t *testing.T, n int, ice bool) cost {
 	defer r.Close()
 	base := countLabelled(t)
 	var cleanup []func()
+	var talkers []func() error
 	defer func() {
 		for _, f := range cleanup {
 			f()
@@ -213,7 +223,7 @@ func srtpgwCallCost(t *testing.T, n int, ice bool) cost {
 			t.Fatal(err)
 		}
 		var answer []byte
-		var connect func() error
+		var connect, talk func() error
 		if ice {
 			peer, err := sim.NewWebRTCPeer(sim.WebRTCConfig{})
 			if err != nil {
@@ -227,6 +237,9 @@ func srtpgwCallCost(t *testing.T, n int, ice bool) cost {
 				c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				return peer.WaitConnected(c)
+			}
+			talk = func() error {
+				return peer.SendRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: 1, Timestamp: 160, SSRC: 0x5eed}, Payload: make([]byte, 160)})
 			}
 		} else {
 			up, err := sim.NewUpstream(sim.UpstreamConfig{Addr: netip.MustParseAddr("127.0.0.20"), Setup: "active", Mux: true})
@@ -242,6 +255,11 @@ func srtpgwCallCost(t *testing.T, n int, ice bool) cost {
 				defer cancel()
 				return up.Connect(c, true)
 			}
+			talk = func() error {
+				pkt, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: 1, Timestamp: 160, SSRC: 0x5eed}, Payload: make([]byte, 160)}).Marshal()
+				_, err := up.SendRTP(pkt)
+				return err
+			}
 		}
 		pprof.Do(ctx, pprof.Labels(labelKey, "srtpgw"), func(ctx context.Context) {
 			_, err = r.Answer(ctx, &relay.Request{CallID: id, FromTag: "ft", ToTag: "tt", SDP: answer, RTCPMux: relay.RTCPMuxDemux})
@@ -252,8 +270,21 @@ func srtpgwCallCost(t *testing.T, n int, ice bool) cost {
 		if err := connect(); err != nil {
 			t.Fatal(err)
 		}
+		talkers = append(talkers, talk)
 	}
-	time.Sleep(500 * time.Millisecond) // handshake goroutines settle
+	// The first authenticated SRTP from the peer completes the handshake
+	// on srtpgw's side too, and srtpgw retires the call's DTLS state
+	// (crypto.Endpoint.Retire), as in every answered call. Packets that
+	// arrive before srtpgw has its keys are dropped, so talk for a while.
+	for range 10 {
+		for _, talk := range talkers {
+			if err := talk(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // retired handshake goroutines exit
 	return cost{goroutines: float64(countLabelled(t)-base) / float64(n)}
 }
 
