@@ -513,7 +513,7 @@ func TestKubernetesPod(t *testing.T) {
 		}
 	}
 	// Sizing: requests cover the working figures for --max-sessions
-	// (0.1 core and 16 MiB per 100 calls, 50 MiB base).
+	// (0.1 core and 8 MiB per 100 calls, 32 MiB base: bench/RESULTS.md).
 	n, err := strconv.Atoi(str(site["SRTPGW_MAX_SESSIONS"]))
 	if err != nil || n <= 0 {
 		t.Fatalf("srtpgw-env must set SRTPGW_MAX_SESSIONS (the sizing depends on it): %v", err)
@@ -521,7 +521,7 @@ func TestKubernetesPod(t *testing.T) {
 	if got := milliCPU(str(at(gw, "resources", "requests", "cpu"))); got < n {
 		t.Errorf("cpu request %dm < %dm for %d sessions", got, n, n)
 	}
-	if got, want := mebibytes(str(at(gw, "resources", "requests", "memory"))), 50+16*n/100; got < want {
+	if got, want := mebibytes(str(at(gw, "resources", "requests", "memory"))), 32+8*n/100; got < want {
 		t.Errorf("memory request %dMi < %dMi for %d sessions", got, want, n)
 	}
 	lo, _ := strconv.Atoi(str(site["SRTPGW_PORT_MIN"]))
