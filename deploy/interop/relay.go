@@ -38,7 +38,11 @@ type RelayConfig struct {
 	LAN, WAN         string   // interface addresses: phone side, upstream side
 	PortMin, PortMax int      // media ports
 	RTPengineArgs    []string // appended to rtpengine's command line (extra log levels)
-	NS               Namespace
+	// MaxSessions, when > 0, caps concurrent calls (--max-sessions in
+	// both relays); the next offer gets `load limit` or
+	// `Parallel session limit reached`.
+	MaxSessions int
+	NS          Namespace
 	// PingTimeout bounds the wait for the first ng pong; 0 leaves it to ctx.
 	PingTimeout time.Duration
 }
@@ -109,7 +113,8 @@ func rtpengineArgs(c RelayConfig, ng string) ([]string, error) {
 	return append([]string{"--config-file=none", "--foreground", "--log-stderr", "--table=-1",
 		"--interface=lan/" + c.LAN, "--interface=wan/" + c.WAN, "--listen-ng=" + ng,
 		"--port-min=" + strconv.Itoa(c.PortMin), "--port-max=" + strconv.Itoa(c.PortMax),
-		"--log-level=6", "--log-level-control=7", "--log-level-crypto=6", "--log-level-srtp=6"},
+		"--log-level=6", "--log-level-control=7", "--log-level-crypto=6", "--log-level-srtp=6",
+		"--max-sessions=" + strconv.Itoa(maxSessions(c))},
 		c.RTPengineArgs...), nil
 }
 
@@ -118,7 +123,17 @@ func rtpengineArgs(c RelayConfig, ng string) ([]string, error) {
 func srtpgwArgs(c RelayConfig, ng, dir string) []string {
 	return []string{"--interface", "lan/" + c.LAN, "--interface", "wan/" + c.WAN,
 		"--listen-ng", ng, "--port-min", strconv.Itoa(c.PortMin), "--port-max", strconv.Itoa(c.PortMax),
-		"--listen-http", "", "--audit-log", filepath.Join(dir, "audit.jsonl"), "--log-level", "debug"}
+		"--listen-http", "", "--audit-log", filepath.Join(dir, "audit.jsonl"), "--log-level", "debug",
+		"--max-sessions", strconv.Itoa(maxSessions(c))}
+}
+
+// maxSessions is the --max-sessions value: c.MaxSessions, or -1 (no
+// limit; both relays read a negative value so).
+func maxSessions(c RelayConfig) int {
+	if c.MaxSessions > 0 {
+		return c.MaxSessions
+	}
+	return -1
 }
 
 // buildSrtpgw builds ./cmd/srtpgw into dir and returns the binary's path.

@@ -76,7 +76,7 @@ func TestKamailioInterop(t *testing.T) {
 	}
 	t.Cleanup(tap.close)
 	upstreamSIP := freeUDPPort(t, upstreamIP)
-	kamAddr, kam := startKamailio(ctx, t, dir, tap.addr(), upstreamSIP)
+	kamAddr, kam := startKamailio(ctx, t, dir, []ngNode{{addr: tap.addr()}}, upstreamSIP)
 	t.Logf("relay, ng tap and Kamailio ready after %v", time.Since(start).Round(time.Millisecond))
 
 	cases := []callCase{
@@ -112,8 +112,23 @@ func within(ctx context.Context, d time.Duration) context.Context {
 // startKamailio runs kamailio.cfg in the foreground with the ng socket and
 // addresses of this run, and waits until it answers OPTIONS and has found
 // the relay.
-func startKamailio(ctx context.Context, t *testing.T, dir, ngSock string, upstreamSIP int) (string, *interop.Proc) {
+// ngNode is one relay in Kamailio's rtpengine set: its ng address and,
+// when > 0, its weight (rtpengine_sock "udp:ADDR=WEIGHT").
+type ngNode struct {
+	addr   string
+	weight int
+}
+
+func startKamailio(ctx context.Context, t *testing.T, dir string, nodes []ngNode, upstreamSIP int) (string, *interop.Proc) {
 	t.Helper()
+	var socks []string
+	for _, n := range nodes {
+		s := "udp:" + n.addr
+		if n.weight > 0 {
+			s += "=" + strconv.Itoa(n.weight)
+		}
+		socks = append(socks, s)
+	}
 	cfg, err := filepath.Abs("kamailio.cfg")
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +137,7 @@ func startKamailio(ctx context.Context, t *testing.T, dir, ngSock string, upstre
 	p := interop.StartProc(t, dir, "kamailio", interop.ProcOpts{}, "kamailio", "-f", cfg, "-DD", "-E",
 		"-L", "/usr/lib/x86_64-linux-gnu/kamailio/modules", "-w", dir, "-Y", dir,
 		"-P", filepath.Join(dir, "kamailio.pid"), "-m", "64", "-M", "8",
-		"-A", `RTPENGINE_SOCK="udp:`+ngSock+`"`,
+		"-A", `RTPENGINE_SOCK="`+strings.Join(socks, " ")+`"`,
 		"-A", "SIP_LISTEN=udp:"+addr,
 		"-A", `CLINIC_NET="`+phoneIP+`/32"`,
 		"-A", fmt.Sprintf(`UPSTREAM_HOSTPORT="%s:%d"`, upstreamIP, upstreamSIP),
@@ -130,8 +145,10 @@ func startKamailio(ctx context.Context, t *testing.T, dir, ngSock string, upstre
 	if err := sipOptionsOK(ctx, addr); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.WaitLog(ctx, "rtpengine instance <udp:"+ngSock+"> found"); err != nil {
-		t.Fatal(err)
+	for _, n := range nodes {
+		if err := p.WaitLog(ctx, "rtpengine instance <udp:"+n.addr+"> found"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return addr, p
 }
