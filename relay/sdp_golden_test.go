@@ -146,12 +146,22 @@ func goldenRelay(t testing.TB) *Relay {
 }
 
 // normaliseSDP replaces run-dependent values with placeholders and shows
-// line ends as written.
+// line ends as written. Each interface draws its ports from its own pool
+// over the same range, so both legs can hold the same port number: only
+// the ports of the leg whose address the SDP carries are named (all legs'
+// if none matches), or a collision would name the wrong leg.
 func normaliseSDP(r *Relay, s string) string {
 	r.mu.Lock()
 	c := r.calls["golden"]
-	var repl []string
+	legs := c.legs[:]
 	for _, l := range c.legs {
+		if strings.Contains(s, "c=IN IP4 "+l.iface.Advertised.String()+"\r\n") {
+			legs = []*Leg{l}
+			break
+		}
+	}
+	var repl []string
+	for _, l := range legs {
 		for _, m := range l.medias {
 			repl = append(repl,
 				fmt.Sprintf(" %d ", m.rtp.local.Port()), fmt.Sprintf(" <%s-rtp-%d> ", l.iface.Name, m.index),
