@@ -113,27 +113,30 @@ func rtpengineArgs(c RelayConfig, ng string) ([]string, error) {
 	return append([]string{"--config-file=none", "--foreground", "--log-stderr", "--table=-1",
 		"--interface=lan/" + c.LAN, "--interface=wan/" + c.WAN, "--listen-ng=" + ng,
 		"--port-min=" + strconv.Itoa(c.PortMin), "--port-max=" + strconv.Itoa(c.PortMax),
-		"--log-level=6", "--log-level-control=7", "--log-level-crypto=6", "--log-level-srtp=6",
-		"--max-sessions=" + strconv.Itoa(maxSessions(c))},
-		c.RTPengineArgs...), nil
+		"--log-level=6", "--log-level-control=7", "--log-level-crypto=6", "--log-level-srtp=6"},
+		append(maxSessions("--max-sessions=", c), c.RTPengineArgs...)...), nil
 }
 
 // srtpgwArgs is srtpgw's command line: no HTTP listener, the audit log in
 // dir, debug logging (keys never reach srtpgw's log, DESIGN.md §4).
 func srtpgwArgs(c RelayConfig, ng, dir string) []string {
-	return []string{"--interface", "lan/" + c.LAN, "--interface", "wan/" + c.WAN,
+	args := []string{"--interface", "lan/" + c.LAN, "--interface", "wan/" + c.WAN,
 		"--listen-ng", ng, "--port-min", strconv.Itoa(c.PortMin), "--port-max", strconv.Itoa(c.PortMax),
-		"--listen-http", "", "--audit-log", filepath.Join(dir, "audit.jsonl"), "--log-level", "debug",
-		"--max-sessions", strconv.Itoa(maxSessions(c))}
+		"--listen-http", "", "--audit-log", filepath.Join(dir, "audit.jsonl"), "--log-level", "debug"}
+	return append(args, maxSessions("--max-sessions", c)...)
 }
 
-// maxSessions is the --max-sessions value: c.MaxSessions, or -1 (no
-// limit; both relays read a negative value so).
-func maxSessions(c RelayConfig) int {
-	if c.MaxSessions > 0 {
-		return c.MaxSessions
+// maxSessions is the session-limit argument in the relay's syntax (flag
+// "--max-sessions=" for rtpengine, "--max-sessions" then the value for
+// srtpgw), or nothing when c sets no limit.
+func maxSessions(flag string, c RelayConfig) []string {
+	if c.MaxSessions <= 0 {
+		return nil
 	}
-	return -1
+	if strings.HasSuffix(flag, "=") {
+		return []string{flag + strconv.Itoa(c.MaxSessions)}
+	}
+	return []string{flag, strconv.Itoa(c.MaxSessions)}
 }
 
 // buildSrtpgw builds ./cmd/srtpgw into dir and returns the binary's path.
