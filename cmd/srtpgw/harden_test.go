@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestHardenInProcess: after harden, the process is not dumpable and may
@@ -40,18 +43,24 @@ func TestBinaryNoCoreNoDebugEndpoint(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ngPort := freeUDPPort(t)
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
+	httpAddr := freeTCPAddr(t)
 	cmd := exec.Command(bin, "--listen-ng", fmt.Sprintf("127.0.0.1:%d", ngPort), "--listen-http", httpAddr,
 		"--port-min", "24000", "--port-max", "24999", "--audit-log", filepath.Join(dir, "audit.jsonl"))
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOTRACEBACK=crash")
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
 	// Let the child start with cores allowed: srtpgw itself must lower it.
 	syscall.Setrlimit(syscall.RLIMIT_CORE, &syscall.Rlimit{Cur: 1 << 30, Max: 1 << 30})
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	waitUDP(t, ngPort)
+	if err := pingNG(ngPort, 15*time.Second); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait() // logs is complete once the process is reaped
+		t.Fatalf("daemon not answering ng: %v\n%s", err, logs.String())
+	}
 
 	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", cmd.Process.Pid))
 	if err != nil {
@@ -82,4 +91,16 @@ func TestBinaryNoCoreNoDebugEndpoint(t *testing.T) {
 			t.Fatalf("core file %s left after SIGABRT", e.Name())
 		}
 	}
+}
+
+// freeTCPAddr is a loopback TCP address nothing listens on (an HTTP
+// listener's port must be free for TCP, not only for UDP).
+func freeTCPAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
