@@ -96,23 +96,7 @@ func handshake(ctx context.Context, e *endpoint, relay netip.AddrPort, peerFP st
 		dc.Close()
 		return nil, nil, nil, fmt.Errorf("dtls handshake: %w", err)
 	}
-	state, ok := dc.ConnectionState()
-	prof, ok2 := dc.SelectedSRTPProtectionProfile()
-	if !ok || !ok2 {
-		dc.Close()
-		return nil, nil, nil, errors.New("dtls: no SRTP profile negotiated (RFC 5764 §4.1.2)")
-	}
-	cfg := srtp.Config{Profile: srtp.ProtectionProfile(prof)}
-	if err = cfg.ExtractSessionKeysFromDTLS(&state, u.client); err != nil {
-		dc.Close()
-		return nil, nil, nil, err
-	}
-	enc, err = srtp.CreateContext(cfg.Keys.LocalMasterKey, cfg.Keys.LocalMasterSalt, cfg.Profile)
-	if err == nil {
-		dec, err = srtp.CreateContext(cfg.Keys.RemoteMasterKey, cfg.Keys.RemoteMasterSalt, cfg.Profile,
-			srtp.SRTPReplayProtection(128))
-	}
-	if err != nil {
+	if enc, dec, err = SRTPContexts(dc, u.client); err != nil {
 		dc.Close()
 		return nil, nil, nil, err
 	}
@@ -204,3 +188,28 @@ func (d *dtlsConn) SetReadDeadline(t time.Time) error {
 }
 
 func (d *dtlsConn) SetWriteDeadline(time.Time) error { return nil }
+
+// SRTPContexts derives the SRTP contexts of a completed DTLS-SRTP
+// handshake (RFC 5764 §4.2): enc protects what this side sends, dec
+// checks what it receives with a 128-packet replay window (RFC 3711
+// §3.3.2). client says which side of the handshake this side was.
+func SRTPContexts(dc *dtls.Conn, client bool) (enc, dec *srtp.Context, err error) {
+	state, ok := dc.ConnectionState()
+	prof, ok2 := dc.SelectedSRTPProtectionProfile()
+	if !ok || !ok2 {
+		return nil, nil, errors.New("dtls: no SRTP profile negotiated (RFC 5764 §4.1.2)")
+	}
+	cfg := srtp.Config{Profile: srtp.ProtectionProfile(prof)}
+	if err := cfg.ExtractSessionKeysFromDTLS(&state, client); err != nil {
+		return nil, nil, err
+	}
+	if enc, err = srtp.CreateContext(cfg.Keys.LocalMasterKey, cfg.Keys.LocalMasterSalt, cfg.Profile); err != nil {
+		return nil, nil, err
+	}
+	dec, err = srtp.CreateContext(cfg.Keys.RemoteMasterKey, cfg.Keys.RemoteMasterSalt, cfg.Profile,
+		srtp.SRTPReplayProtection(128))
+	if err != nil {
+		return nil, nil, err
+	}
+	return enc, dec, nil
+}

@@ -19,6 +19,8 @@ import (
 	"github.com/pion/dtls/v3"
 	"github.com/pion/dtls/v3/pkg/crypto/selfsign"
 	"github.com/pion/srtp/v3"
+
+	"github.com/srtpgw/srtpgw/bench/load"
 )
 
 // upstreamTLS is what every simulated upstream shares, as one cloud PBX
@@ -80,23 +82,7 @@ func handshake(ctx context.Context, e *endpoint, relay netip.AddrPort, relayFP s
 		dc.Close()
 		return nil, nil, nil, fmt.Errorf("DTLS handshake: %w", err)
 	}
-	state, ok := dc.ConnectionState()
-	prof, ok2 := dc.SelectedSRTPProtectionProfile()
-	if !ok || !ok2 {
-		dc.Close()
-		return nil, nil, nil, errors.New("DTLS: no SRTP profile negotiated")
-	}
-	cfg := srtp.Config{Profile: srtp.ProtectionProfile(prof)}
-	if err = cfg.ExtractSessionKeysFromDTLS(&state, true); err != nil {
-		dc.Close()
-		return nil, nil, nil, err
-	}
-	enc, err = srtp.CreateContext(cfg.Keys.LocalMasterKey, cfg.Keys.LocalMasterSalt, cfg.Profile)
-	if err == nil {
-		dec, err = srtp.CreateContext(cfg.Keys.RemoteMasterKey, cfg.Keys.RemoteMasterSalt, cfg.Profile,
-			srtp.SRTPReplayProtection(128))
-	}
-	if err != nil {
+	if enc, dec, err = load.SRTPContexts(dc, true); err != nil {
 		dc.Close()
 		return nil, nil, nil, err
 	}
