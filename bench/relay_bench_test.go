@@ -37,12 +37,19 @@ var profiles = []struct {
 
 // BenchmarkRelayPlainToSRTP is the full handle step for phone -> upstream:
 // classify, source check, route lookup, SRTP encryption, counters.
-func BenchmarkRelayPlainToSRTP(b *testing.B) {
+func BenchmarkRelayPlainToSRTP(b *testing.B) { benchPlainToSRTP(b, false) }
+
+// benchPlainToSRTP runs the phone -> upstream step for every profile, on a
+// plain DTLS-SRTP leg or, with ice, on an ICE leg.
+func benchPlainToSRTP(b *testing.B, ice bool) {
 	for _, p := range profiles {
 		b.Run(p.name, func(b *testing.B) {
 			path, err := relay.NewBenchPath(p.p)
 			if err != nil {
 				b.Fatal(err)
+			}
+			if ice {
+				path.EnableICE()
 			}
 			pkt := g711(1)
 			b.SetBytes(int64(len(pkt)))

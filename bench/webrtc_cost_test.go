@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -26,28 +25,7 @@ import (
 
 // BenchmarkRelayPlainToSRTPICE is BenchmarkRelayPlainToSRTP with the
 // upstream leg running ICE-lite (nominated, consent fresh).
-func BenchmarkRelayPlainToSRTPICE(b *testing.B) {
-	for _, p := range profiles {
-		b.Run(p.name, func(b *testing.B) {
-			path, err := relay.NewBenchPath(p.p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			path.EnableICE()
-			pkt := g711(1)
-			b.SetBytes(int64(len(pkt)))
-			b.ReportAllocs()
-			seq := uint16(1)
-			for b.Loop() {
-				seq++
-				binary.BigEndian.PutUint16(pkt[2:], seq)
-				if _, err := path.PlainToSRTP(pkt); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
+func BenchmarkRelayPlainToSRTPICE(b *testing.B) { benchPlainToSRTP(b, true) }
 
 // BenchmarkPeerConnectionPacket is the alternative design's packet path:
 // one RTP packet written to a pion PeerConnection's track (SRTP, default
