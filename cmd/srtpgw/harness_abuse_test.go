@@ -6,19 +6,16 @@ package main
 // "still healthy" check every abuse test ends with.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -101,29 +98,7 @@ func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool
 
 // liveRecords reads the call log while the daemon may be appending to it:
 // a last line caught mid-write is skipped, not fatal.
-func liveRecords(t *testing.T, path string) []map[string]any {
-	t.Helper()
-	files, err := audit.Files(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []map[string]any
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil {
-				recs = append(recs, m)
-			}
-		}
-	}
-	return recs
-}
+func liveRecords(t *testing.T, path string) []map[string]any { return records(t, path, false) }
 
 // pick returns the records of one type, and of one kind when kind is set
 // (security records).
