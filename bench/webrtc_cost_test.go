@@ -178,6 +178,9 @@ func srtpgwCallCost(t *testing.T, n int, ice bool) cost {
 	base := countLabelled(t)
 	var cleanup []func()
 	var talkers []func() error
+	// One G.711 packet each peer sends to have srtpgw authenticate it.
+	probe := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: 1, Timestamp: 160, SSRC: 0x5eed},
+		Payload: make([]byte, 160)}
 	defer func() {
 		for _, f := range cleanup {
 			f()
@@ -216,9 +219,7 @@ func srtpgwCallCost(t *testing.T, n int, ice bool) cost {
 				defer cancel()
 				return peer.WaitConnected(c)
 			}
-			talk = func() error {
-				return peer.SendRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: 1, Timestamp: 160, SSRC: 0x5eed}, Payload: make([]byte, 160)})
-			}
+			talk = func() error { return peer.SendRTP(probe) }
 		} else {
 			up, err := sim.NewUpstream(sim.UpstreamConfig{Addr: netip.MustParseAddr("127.0.0.20"), Setup: "active", Mux: true})
 			if err != nil {
@@ -234,8 +235,10 @@ func srtpgwCallCost(t *testing.T, n int, ice bool) cost {
 				return up.Connect(c, true)
 			}
 			talk = func() error {
-				pkt, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: 1, Timestamp: 160, SSRC: 0x5eed}, Payload: make([]byte, 160)}).Marshal()
-				_, err := up.SendRTP(pkt)
+				pkt, err := probe.Marshal()
+				if err == nil {
+					_, err = up.SendRTP(pkt)
+				}
 				return err
 			}
 		}

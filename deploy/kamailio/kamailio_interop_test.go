@@ -109,9 +109,6 @@ func within(ctx context.Context, d time.Duration) context.Context {
 	return c
 }
 
-// startKamailio runs kamailio.cfg in the foreground with the ng socket and
-// addresses of this run, and waits until it answers OPTIONS and has found
-// the relay.
 // ngNode is one relay in Kamailio's rtpengine set: its ng address and,
 // when > 0, its weight (rtpengine_sock "udp:ADDR=WEIGHT").
 type ngNode struct {
@@ -119,6 +116,9 @@ type ngNode struct {
 	weight int
 }
 
+// startKamailio runs kamailio.cfg in the foreground with the relay set
+// (nodes) and addresses of this run, and waits until it answers OPTIONS
+// and has found every relay.
 func startKamailio(ctx context.Context, t *testing.T, dir string, nodes []ngNode, upstreamSIP int) (string, *interop.Proc) {
 	t.Helper()
 	var socks []string
