@@ -157,10 +157,7 @@ func TestKillDashNine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "srtpgw")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildSrtpgw(t)
 	dir := t.TempDir()
 	auditLog := filepath.Join(dir, "audit.jsonl")
 	start := func() (*exec.Cmd, int, *bytes.Buffer) {

@@ -37,10 +37,7 @@ func TestBinaryNoCoreNoDebugEndpoint(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "srtpgw")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildSrtpgw(t)
 	dir := t.TempDir()
 	ngPort := freeUDPPort(t)
 	httpAddr := freeTCPAddr(t)

@@ -103,16 +103,7 @@ func (p *WebRTCPeer) Answer(ctx context.Context, offer []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	done := webrtc.GatheringCompletePromise(p.pc)
-	if err := p.pc.SetLocalDescription(ans); err != nil {
-		return nil, err
-	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	return []byte(p.pc.LocalDescription().SDP), nil
+	return p.setLocal(ctx, ans)
 }
 
 // Offer creates the peer's own complete offer (for peer-to-peer tests).
@@ -121,8 +112,14 @@ func (p *WebRTCPeer) Offer(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return p.setLocal(ctx, offer)
+}
+
+// setLocal applies the peer's own description and returns it once ICE
+// gathering is complete, so the SDP carries every candidate.
+func (p *WebRTCPeer) setLocal(ctx context.Context, d webrtc.SessionDescription) ([]byte, error) {
 	done := webrtc.GatheringCompletePromise(p.pc)
-	if err := p.pc.SetLocalDescription(offer); err != nil {
+	if err := p.pc.SetLocalDescription(d); err != nil {
 		return nil, err
 	}
 	select {
