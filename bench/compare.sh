@@ -15,7 +15,8 @@
 # Env:   STEPS=100,200,400 DURATION=20s RAMP_MAX=75s RAMP_DURATION=5s
 #        RELAY_BUDGET=180 OUT=bench/RESULTS.md KEEP=1 (keep the temp dir)
 #        SRTPGW_NG=127.0.0.1:2223 RTPENGINE_NG=127.0.0.1:2233 FWD_NG=127.0.0.1:2243
-#        ONLY="forwarder forwarder-poller rtpengine srtpgw srtpgw-ice" (subset, in this order)
+#        ONLY="forwarder forwarder-poller forwarder-srtp rtpengine srtpgw srtpgw-ice"
+#        (subset, in this order)
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -30,7 +31,7 @@ OUT=${OUT:-$ROOT/bench/RESULTS.md}
 SRTPGW_NG=${SRTPGW_NG:-127.0.0.1:2223}
 RTPENGINE_NG=${RTPENGINE_NG:-127.0.0.1:2233}
 FWD_NG=${FWD_NG:-127.0.0.1:2243}
-ONLY=${ONLY:-"forwarder forwarder-poller rtpengine srtpgw srtpgw-ice"}
+ONLY=${ONLY:-"forwarder forwarder-poller forwarder-srtp rtpengine srtpgw srtpgw-ice"}
 LAN=127.0.0.2
 WAN=127.0.0.3
 
@@ -143,6 +144,16 @@ for relay in $ONLY; do
 			-interface lan/$LAN -interface wan/$WAN -port-min 50000 -port-max 59999 &&
 			drive forwarder-poller "$FWD_NG" -plain-upstream
 		;;
+	forwarder-srtp)
+		# The keyed forwarder: forwarder-poller plus pion's SRTP transform
+		# (srtpgw's crypto.Session) on the upstream leg, keys from the
+		# call-id instead of DTLS, nothing else of a relay. The floor of
+		# any relay built on pion's SRTP with this socket strategy; a
+		# reference point, so measured at the steps without the ramp.
+		start_relay forwarder-srtp "$FWD_NG" "$TMP/udp-forwarder" -poller -static-srtp cm80 -listen-ng "$FWD_NG" \
+			-interface lan/$LAN -interface wan/$WAN -port-min 50000 -port-max 59999 &&
+			drive forwarder-srtp "$FWD_NG" -plain-upstream -static-srtp -ramp=false
+		;;
 	rtpengine)
 		[ -n "$RTPENGINE" ] || continue
 		# --config-file=none: ignore /etc/rtpengine/rtpengine.conf (kernel
@@ -207,7 +218,8 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
 	echo
 	echo "Each relay alone on the box, fresh, with the same load: N concurrent calls, each a"
 	echo "phone (plain RTP/AVP, G.711, 172-byte packets every 20 ms) and an upstream (DTLS-SRTP,"
-	echo "AES128_CM_HMAC_SHA1_80, rtcp-mux; plain RTP for the forwarder), media both ways, so"
+	echo "AES128_CM_HMAC_SHA1_80, rtcp-mux; plain RTP for the bare forwarders, SRTP keyed from the"
+	echo "call-id instead of DTLS for forwarder-srtp), media both ways, so"
 	echo "2 × 50 × N packets/s through the relay. Calls are added between steps, never torn down"
 	echo "early. Latency is one-way phone→upstream (up) and upstream→phone (down), including the"
 	echo "load tool's own send and receive path. \"relay µs/pkt\" is the relay's utime+stime over"
@@ -221,6 +233,25 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
 	echo "### Comparison (reference: $(basename "${CMP[0]}" .json))"
 	echo
 	"$TMP/srtpgw-load" report -compare "${CMP[@]}"
+	# The same steps against the forwarders with srtpgw's socket strategy:
+	# the bare one (the 1.3x target) and the keyed one (what pion's SRTP
+	# transform alone adds to it).
+	FWDS=()
+	for l in forwarder-poller forwarder-srtp srtpgw srtpgw-ice; do
+		[ -s "$TMP/$l.json" ] && FWDS+=("$TMP/$l.json")
+	done
+	if [ ${#FWDS[@]} -ge 2 ] && [ -s "$TMP/forwarder-poller.json" ]; then
+		echo
+		echo "### Against the forwarders with srtpgw's socket strategy (reference: forwarder-poller)"
+		echo
+		"$TMP/srtpgw-load" report -compare "${FWDS[@]}"
+	fi
+	if [ -s "$TMP/forwarder-srtp.json" ] && [ -s "$TMP/srtpgw.json" ]; then
+		echo
+		echo "### srtpgw against the keyed forwarder (reference: forwarder-srtp)"
+		echo
+		"$TMP/srtpgw-load" report -compare "$TMP/forwarder-srtp.json" "$TMP/srtpgw.json"
+	fi
 	if [ ${#NOTES[@]} -gt 0 ]; then
 		echo
 		echo "### Problems in this run"

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/srtpgw/srtpgw/crypto"
 	"github.com/srtpgw/srtpgw/relay/udp"
 )
 
@@ -29,8 +30,12 @@ func (l *leg) setPeer(ep endpoint) {
 type fcall struct {
 	legs  [2]*leg
 	group uint32 // poller worker group
-	wg    sync.WaitGroup
-	st    Stats // per call, so forwarding goroutines of different calls share no cache line
+	// sess keys the RTP sockets with -static-srtp (nil: plain). Its
+	// encrypting half is used only by the worker of legs[0].rtp, its
+	// decrypting half by that of legs[1].rtp (crypto.Session's contract).
+	sess *crypto.Session
+	wg   sync.WaitGroup
+	st   Stats // per call, so forwarding goroutines of different calls share no cache line
 }
 
 // start forwards each socket's datagrams out of the other leg's matching
@@ -39,14 +44,24 @@ type fcall struct {
 func (c *fcall) start() {
 	for i, l := range c.legs {
 		o := c.legs[1-i]
+		// Media from the offerer (the phone) goes to the upstream: with
+		// -static-srtp it is protected, and the reverse is verified.
+		op := opEncrypt
+		if i == 1 {
+			op = opDecrypt
+		}
+		if c.sess == nil {
+			op = opNone
+		}
 		for _, p := range []struct {
 			in, out udp.Conn
 			peer    *atomic.Pointer[netip.AddrPort]
-		}{{l.rtp, o.rtp, &o.peerRTP}, {l.rtcp, o.rtcp, &o.peerRTCP}} {
+			op      srtpOp
+		}{{l.rtp, o.rtp, &o.peerRTP, op}, {l.rtcp, o.rtcp, &o.peerRTCP, opNone}} {
 			// With a poller (-poller), the socket strategy is srtpgw's:
 			// batched workers instead of a goroutine per socket.
 			if fc, ok := p.in.(*udp.FDConn); ok {
-				fc.Attach(&pollFwd{st: &c.st, out: p.out, peer: p.peer}, c.group)
+				fc.Attach(&pollFwd{st: &c.st, out: p.out, peer: p.peer, sess: c.sess, op: p.op}, c.group)
 				continue
 			}
 			c.wg.Add(1)
@@ -55,21 +70,44 @@ func (c *fcall) start() {
 	}
 }
 
+// srtpOp is what the keyed forwarder does to a socket's RTP.
+type srtpOp uint8
+
+const (
+	opNone srtpOp = iota
+	opEncrypt
+	opDecrypt
+)
+
 // pollFwd is the poller's version of forward.
 type pollFwd struct {
 	st   *Stats
 	out  udp.Conn
 	peer *atomic.Pointer[netip.AddrPort]
+	sess *crypto.Session
+	op   srtpOp
 }
 
-func (f *pollFwd) Receive(pkt []byte, _ netip.AddrPort, _ []byte) ([]byte, udp.Conn, netip.AddrPort) {
+func (f *pollFwd) Receive(pkt []byte, _ netip.AddrPort, scratch []byte) ([]byte, udp.Conn, netip.AddrPort) {
 	dst := f.peer.Load()
 	if dst == nil {
 		f.st.Dropped.Add(1)
 		return nil, nil, netip.AddrPort{}
 	}
+	out := pkt
+	var err error
+	switch f.op {
+	case opEncrypt:
+		out, err = f.sess.EncryptRTP(scratch[:0], pkt)
+	case opDecrypt:
+		out, err = f.sess.DecryptRTP(scratch[:0], pkt)
+	}
+	if err != nil {
+		f.st.Dropped.Add(1)
+		return nil, nil, netip.AddrPort{}
+	}
 	f.st.Forwarded.Add(1)
-	return pkt, f.out, *dst
+	return out, f.out, *dst
 }
 
 func (f *pollFwd) SendFailed([]byte) { f.st.SendErrors.Add(1) }

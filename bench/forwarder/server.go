@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/srtpgw/srtpgw/bench/bencode"
+	"github.com/srtpgw/srtpgw/bench/statickeys"
+	"github.com/srtpgw/srtpgw/crypto"
 )
 
 // Interface is a named local address media ports are bound on.
@@ -34,6 +36,14 @@ type Config struct {
 	// batched poller workers (epoll, recvmmsg, sendmmsg) instead of one
 	// goroutine each, so srtpgw can be compared with the same strategy.
 	Poller *udp.Poller
+	// StaticSRTP, when not zero, makes this the keyed forwarder: media
+	// toward the answerer (the upstream) is SRTP-protected and media from
+	// it verified and decrypted with crypto.Session, srtpgw's wrapper
+	// around pion's contexts, keyed from the call-id by bench/statickeys.
+	// Nothing else of a relay is added (no source checks, no counters
+	// beyond these): it is the floor of any relay built on pion's SRTP
+	// with this socket strategy. It needs Poller.
+	StaticSRTP crypto.Profile
 }
 
 // Server is the forwarder: one ng socket, a call table, a port cursor.
@@ -66,6 +76,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.PortMin < 1024 || cfg.PortMax > 65535 || cfg.PortMax-cfg.PortMin < 3 {
 		return nil, fmt.Errorf("forwarder: bad port range %d-%d", cfg.PortMin, cfg.PortMax)
+	}
+	if cfg.StaticSRTP != 0 && cfg.Poller == nil {
+		return nil, errors.New("forwarder: static SRTP is measured with the poller only")
 	}
 	addr, err := net.ResolveUDPAddr("udp", cfg.ListenNG)
 	if err != nil {
@@ -233,6 +246,10 @@ func (s *Server) offer(req map[string]any) (map[string]any, error) {
 		return map[string]any{"result": "ok", "sdp": out}, nil
 	}
 	s.mu.Unlock()
+	sess, err := s.staticSession(id)
+	if err != nil {
+		return nil, err
+	}
 	var legs [2]*leg
 	for i := range legs {
 		a, err := s.iface(req, i)
@@ -248,7 +265,7 @@ func (s *Server) offer(req map[string]any) (map[string]any, error) {
 		}
 	}
 	s.nextGroup++
-	c := &fcall{legs: legs, group: s.nextGroup}
+	c := &fcall{legs: legs, group: s.nextGroup, sess: sess}
 	out, ep, err := rewrite(sdp, addrOf(legs[1].rtp), legs[1].port, legs[1].port+1)
 	if err != nil {
 		c.close()
@@ -323,6 +340,20 @@ func (s *Server) bindLeg(a netip.Addr) (*leg, error) {
 		return &leg{rtp: rtp, rtcp: rtcp, port: p}, nil
 	}
 	return nil, ngError("Ran out of ports")
+}
+
+// staticSession is the keyed forwarder's Session for call id (nil when
+// StaticSRTP is off): local keys protect what goes to the upstream.
+func (s *Server) staticSession(id string) (*crypto.Session, error) {
+	if s.cfg.StaticSRTP == 0 {
+		return nil, nil
+	}
+	to, from, err := statickeys.Derive(id, s.cfg.StaticSRTP)
+	if err != nil {
+		return nil, err
+	}
+	return crypto.NewSession(crypto.SessionKeys{Profile: s.cfg.StaticSRTP,
+		LocalKey: to.Key, LocalSalt: to.Salt, RemoteKey: from.Key, RemoteSalt: from.Salt}, 0)
 }
 
 func addrOf(c udp.Conn) netip.Addr { return udp.LocalAddrPort(c).Addr() }

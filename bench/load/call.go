@@ -79,7 +79,8 @@ func (r *runner) setupCall(ctx context.Context, idx int) (c *call, err error) {
 	if err != nil {
 		return c, err
 	}
-	c.up = newEndpoint(uconn, DirUp, flowID(idx, DirUp), !r.cfg.PlainUpstream)
+	secure := !r.cfg.PlainUpstream || r.cfg.StaticSRTP
+	c.up = newEndpoint(uconn, DirUp, flowID(idx, DirUp), secure)
 	go c.up.readLoop(r.st)
 	if !r.cfg.RTCPMux {
 		// Without rtcp-mux the RTCP port is a DTLS component of its own
@@ -88,7 +89,7 @@ func (r *runner) setupCall(ctx context.Context, idx int) (c *call, err error) {
 		if err != nil {
 			return c, err
 		}
-		c.upRTCP = newEndpoint(rconn, DirUp, flowID(idx, DirUp), !r.cfg.PlainUpstream)
+		c.upRTCP = newEndpoint(rconn, DirUp, flowID(idx, DirUp), secure)
 		go c.upRTCP.readLoop(r.st)
 	}
 
@@ -128,9 +129,17 @@ func (r *runner) setupCall(ctx context.Context, idx int) (c *call, err error) {
 		return c, fmt.Errorf("answer reply: %w", err)
 	}
 	c.phoneFlow = newFlow(r.st, DirUp, flowID(idx, DirUp), pconn, toPhone.RTP, nil)
-	if r.cfg.PlainUpstream {
+	switch {
+	case r.cfg.StaticSRTP:
+		enc, dec, err := staticContexts(c.callID, r.cfg.GCM)
+		if err != nil {
+			return c, err
+		}
+		c.up.dec.Store(dec)
+		c.upFlow = newFlow(r.st, DirDown, flowID(idx, DirDown), uconn, toUp.RTP, enc)
+	case r.cfg.PlainUpstream:
 		c.upFlow = newFlow(r.st, DirDown, flowID(idx, DirDown), uconn, toUp.RTP, nil)
-	} else {
+	default:
 		var rtcpErr error
 		done := make(chan struct{})
 		if c.upRTCP != nil && !toUp.Mux {

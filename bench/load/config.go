@@ -37,10 +37,14 @@ type Config struct {
 	PhonePortBase int        // phones bind even ports from here
 	UpstreamAddr  netip.Addr // where the upstreams' sockets live
 
-	PlainUpstream bool   // no DTLS-SRTP upstream: for the bare forwarder
-	GCM           bool   // offer SRTP_AEAD_AES_128_GCM instead of AES128_CM_HMAC_SHA1_80
-	DTLSSetup     string // the upstream's a=setup: "active" (DTLS client) or "passive"
-	RTCPMux       bool   // ask the relay to offer rtcp-mux upstream (RFC 5761)
+	PlainUpstream bool // no DTLS-SRTP upstream: for the bare forwarder
+	// StaticSRTP (with PlainUpstream) keeps the upstream's media SRTP,
+	// keyed from the call-id by bench/statickeys instead of DTLS: for
+	// `udp-forwarder -static-srtp`, the forwarder plus pion's transform.
+	StaticSRTP bool
+	GCM        bool   // offer SRTP_AEAD_AES_128_GCM instead of AES128_CM_HMAC_SHA1_80
+	DTLSSetup  string // the upstream's a=setup: "active" (DTLS client) or "passive"
+	RTCPMux    bool   // ask the relay to offer rtcp-mux upstream (RFC 5761)
 
 	// ICE makes every upstream a minimal full ICE agent facing an
 	// ICE-lite relay (srtpgw with ICE=force): the offer asks for WebRTC
@@ -112,6 +116,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ICE && (c.PlainUpstream || !c.RTCPMux) {
 		errs = append(errs, errors.New("-ice needs a DTLS-SRTP upstream with rtcp-mux (WebRTC requires both): drop -plain-upstream and -rtcp-mux=false"))
+	}
+	if c.StaticSRTP && (!c.PlainUpstream || c.ICE) {
+		errs = append(errs, errors.New("static SRTP keys replace DTLS on a plain (RTP/AVP) upstream: it needs -plain-upstream and no -ice"))
 	}
 	if c.ICE && c.ICEConsentInterval <= 0 {
 		errs = append(errs, errors.New("ICE consent interval must be positive"))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pion/dtls/v3"
 	"github.com/pion/srtp/v3"
+	"github.com/srtpgw/srtpgw/bench/statickeys"
 )
 
 // upstreamTLS is what every simulated upstream shares: one self-signed
@@ -209,6 +210,28 @@ func SRTPContexts(dc *dtls.Conn, client bool) (enc, dec *srtp.Context, err error
 	dec, err = srtp.CreateContext(cfg.Keys.RemoteMasterKey, cfg.Keys.RemoteMasterSalt, cfg.Profile,
 		srtp.SRTPReplayProtection(128))
 	if err != nil {
+		return nil, nil, err
+	}
+	return enc, dec, nil
+}
+
+// staticContexts are the upstream's SRTP contexts with -static-srtp: keys
+// from bench/statickeys instead of a DTLS handshake, the mirror image of
+// the keyed forwarder's (it sends with fromUpstream, receives toUpstream).
+func staticContexts(callID string, gcm bool) (enc, dec *srtp.Context, err error) {
+	p := statickeys.Profile(gcm)
+	toUp, fromUp, err := statickeys.Derive(callID, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	prof := srtp.ProtectionProfileAes128CmHmacSha1_80
+	if gcm {
+		prof = srtp.ProtectionProfileAeadAes128Gcm
+	}
+	if enc, err = srtp.CreateContext(fromUp.Key, fromUp.Salt, prof); err != nil {
+		return nil, nil, err
+	}
+	if dec, err = srtp.CreateContext(toUp.Key, toUp.Salt, prof, srtp.SRTPReplayProtection(128)); err != nil {
 		return nil, nil, err
 	}
 	return enc, dec, nil

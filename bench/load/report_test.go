@@ -126,6 +126,11 @@ func TestConfigValidate(t *testing.T) {
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	static := DefaultConfig()
+	static.PlainUpstream, static.StaticSRTP = true, true
+	if err := static.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	cases := map[string]func(c *Config){
 		"decreasing steps": func(c *Config) { c.Steps = []int{200, 100} },
 		"no steps no ramp": func(c *Config) { c.Steps = nil },
@@ -134,6 +139,9 @@ func TestConfigValidate(t *testing.T) {
 		"one direction":    func(c *Config) { c.Direction = []string{"lan"} },
 		"no senders":       func(c *Config) { c.Senders = 0 },
 		"low port base":    func(c *Config) { c.PhonePortBase = 80 },
+		// Static keys replace DTLS only on a plain upstream, never with ICE.
+		"static keys over DTLS": func(c *Config) { c.StaticSRTP = true },
+		"static keys with ICE":  func(c *Config) { c.StaticSRTP, c.PlainUpstream, c.ICE = true, true, true },
 	}
 	for name, mut := range cases {
 		c := DefaultConfig()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pion/dtls/v3"
 	"github.com/pion/dtls/v3/pkg/crypto/selfsign"
+	"github.com/srtpgw/srtpgw/bench/statickeys"
 )
 
 // runner holds one run's shared state.
@@ -56,6 +57,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if err := r.initTLS(); err != nil {
 			return r.res, err
 		}
+	}
+	if cfg.StaticSRTP {
+		r.res.Mode, r.res.Profile = "static-srtp", statickeys.Profile(cfg.GCM).DTLSName()
 	}
 	if cfg.PID > 0 {
 		rss, err := ProcRSS(cfg.PID)

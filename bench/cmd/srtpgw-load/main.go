@@ -59,6 +59,7 @@ func run(args []string) int {
 	up := fs.String("upstream-addr", cfg.UpstreamAddr.String(), "`IP` the simulated upstreams bind")
 	fs.IntVar(&cfg.PhonePortBase, "phone-port-base", cfg.PhonePortBase, "first phone RTP port (even ports upward)")
 	fs.BoolVar(&cfg.PlainUpstream, "plain-upstream", false, "plain RTP upstream, no DTLS-SRTP (for the bare udp-forwarder)")
+	fs.BoolVar(&cfg.StaticSRTP, "static-srtp", false, "with -plain-upstream, the upstream still sends and expects SRTP, keyed from the call-id (bench/statickeys) instead of DTLS: for `udp-forwarder -static-srtp` only")
 	fs.BoolVar(&cfg.GCM, "gcm", false, "upstream offers SRTP_AEAD_AES_128_GCM instead of AES128_CM_HMAC_SHA1_80")
 	fs.StringVar(&cfg.DTLSSetup, "dtls-setup", cfg.DTLSSetup, "upstream's a=setup: active (it is the DTLS client) or passive")
 	fs.BoolVar(&cfg.RTCPMux, "rtcp-mux", cfg.RTCPMux, "ask the relay to offer rtcp-mux upstream (false: rtcp-mux demux, and the upstream runs a second DTLS handshake on its RTCP port)")

@@ -3,7 +3,9 @@
 //
 //	udp-forwarder -listen-ng 127.0.0.1:2243 -interface lan/127.0.0.2 -interface wan/127.0.0.3 -port-min 50000 -port-max 59999
 //
-// Drive it with `srtpgw-load -plain-upstream`.
+// Drive it with `srtpgw-load -plain-upstream`. With -poller -static-srtp it
+// is the keyed forwarder: the same, plus pion's SRTP transform on the
+// upstream leg (drive it with `srtpgw-load -plain-upstream -static-srtp`).
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/srtpgw/srtpgw/bench/forwarder"
+	"github.com/srtpgw/srtpgw/bench/statickeys"
 	"github.com/srtpgw/srtpgw/relay/udp"
 )
 
@@ -46,7 +49,18 @@ func main() {
 	flag.IntVar(&cfg.PortMax, "port-max", 59999, "highest media port")
 	pidfile := flag.String("pidfile", "", "write the PID to this `FILE`")
 	poller := flag.Bool("poller", false, "read media sockets with srtpgw's batched poller (epoll, recvmmsg, sendmmsg) instead of a goroutine per socket")
+	static := flag.String("static-srtp", "", "keyed forwarder (needs -poller): `PROFILE` cm80 or gcm; RTP to the answerer is SRTP-protected and RTP from it decrypted, keys from the call-id (bench/statickeys, never for real calls); drive it with `srtpgw-load -plain-upstream -static-srtp [-gcm]`")
 	flag.Parse()
+	switch *static {
+	case "":
+	case "cm80":
+		cfg.StaticSRTP = statickeys.Profile(false)
+	case "gcm":
+		cfg.StaticSRTP = statickeys.Profile(true)
+	default:
+		fmt.Fprintf(os.Stderr, "udp-forwarder: -static-srtp %q: want cm80 or gcm\n", *static)
+		os.Exit(2)
+	}
 	if *poller {
 		p, err := udp.NewPoller(0)
 		if err != nil {
