@@ -5,7 +5,7 @@
 //	srtpgw-load -ng 127.0.0.1:2223 -pid $(pidof rtpengine) -calls 100,200,400 -duration 20s -ramp -json out.json
 //	srtpgw-load -calls 20 -duration 5s -assert-no-loss        # CI smoke
 //	srtpgw-load -ice -calls 400 -duration 20s                 # WebRTC upstreams (srtpgw only)
-//	srtpgw-load report [-md|-compare] a.json b.json           # tables from saved results
+//	srtpgw-load report [-md|-compare|-floor] a.json b.json    # tables from saved results
 //	srtpgw-load ping -ng 127.0.0.1:2223 -wait 10s             # wait for a relay to answer
 package main
 
@@ -144,6 +144,7 @@ func report(args []string) int {
 	fs := flag.NewFlagSet("srtpgw-load report", flag.ContinueOnError)
 	md := fs.Bool("md", false, "Markdown instead of a terminal table")
 	cmp := fs.Bool("compare", false, "only the per-step comparison against the first file")
+	floor := fs.Bool("floor", false, "bench/floor.sh's rounds: forwarder-poller, forwarder-srtp and srtpgw per round, ratios and medians (Markdown)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -162,6 +163,11 @@ func report(args []string) int {
 		results = append(results, &r)
 	}
 	switch {
+	case *floor:
+		if err := load.WriteFloor(os.Stdout, results); err != nil {
+			fmt.Fprintln(os.Stderr, "srtpgw-load report:", err)
+			return 1
+		}
 	case *cmp:
 		load.WriteComparison(os.Stdout, results)
 	case *md:
