@@ -44,15 +44,7 @@ func TestLoadToolAgainstForwarder(t *testing.T) {
 	cfg.MaxP99 = time.Second // structure, not speed, is under test
 	cfg.MaxLoss = 0.5
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := load.Run(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, why := res.Clean(); !ok {
-		t.Fatalf("not clean: %s", why)
-	}
+	res := runClean(t, cfg)
 	if len(res.Steps) != 2 || res.Steps[0].Calls != 3 || res.Steps[1].Calls != 5 || !res.Steps[1].Ramp {
 		t.Fatalf("steps %+v", res.Steps)
 	}
@@ -105,16 +97,27 @@ func TestLoadToolDemuxedRTCP(t *testing.T) {
 	cfg.PhoneAddr, cfg.UpstreamAddr = lo, lo
 	cfg.PhonePortBase = 40000 + 2*rand.IntN(5000)
 	cfg.Steps, cfg.Duration, cfg.Warmup = []int{2}, 500*time.Millisecond, 100*time.Millisecond
-	res, err := load.Run(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, why := res.Clean(); !ok {
-		t.Fatal(why)
-	}
+	runClean(t, cfg)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.calls) != 0 {
 		t.Fatalf("%d calls left", len(s.calls))
 	}
+}
+
+// runClean runs the load tool with cfg (bounded at 30 s) and fails the
+// test unless the run is clean: every packet delivered, no auth failure,
+// every call deleted (load.Result.Clean).
+func runClean(t *testing.T, cfg load.Config) *load.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := load.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, why := res.Clean(); !ok {
+		t.Fatalf("not clean: %s", why)
+	}
+	return res
 }

@@ -2,7 +2,6 @@ package forwarder
 
 import (
 	"bytes"
-	"context"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -107,15 +106,7 @@ func TestKeyedForwarderWithLoadTool(t *testing.T) {
 	cfg.PhoneAddr, cfg.UpstreamAddr = lo, lo
 	cfg.PhonePortBase = 25000 + 2*rand.IntN(1000)
 	cfg.Steps, cfg.Duration, cfg.Warmup = []int{2}, 500*time.Millisecond, 100*time.Millisecond
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := load.Run(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, why := res.Clean(); !ok {
-		t.Fatal(why)
-	}
+	res := runClean(t, cfg)
 	if res.Mode != "static-srtp" || res.Profile != "SRTP_AEAD_AES_128_GCM" {
 		t.Fatalf("mode %q profile %q", res.Mode, res.Profile)
 	}
